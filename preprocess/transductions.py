@@ -1,0 +1,217 @@
+"""Transduction data sets of Wang (2023), "Learning Transductions and Alignments with RNN Seq2seq Models".
+
+    python -m preprocess.transductions --task reversal --out data/reversal
+
+Writes ``<out>/raw/<split>/lenNN.{src,tgt}`` (one file per split and input length, space-separated symbols),
+``<out>/data-bin/`` (splits train, valid, test, ood and, for input-specified reduplication, ood_instr) and
+``<out>/config.json`` (the options, so a directory is never silently refilled with other data).
+In-distribution lengths give disjoint train/valid/test strings; every split is a pure function of the seed.
+"""
+import argparse
+import itertools
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from seq_plugins.cli import OneLineArgumentParser, UsageError, parse_int_ranges, run_main
+
+PROG = "python -m preprocess.transductions"
+INSTRUCTION = "@"
+DEFAULT_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+
+TASKS = {
+    "identity": lambda word, n: word,
+    "reversal": lambda word, n: word[::-1],
+    "total_reduplication": lambda word, n: word + word,
+    "input_specified_reduplication": lambda word, n: word * (n + 1),
+    "quadratic_copying": lambda word, n: word * len(word),
+}
+INSTRUCTED_TASKS = {"input_specified_reduplication"}
+
+# Seed streams: strings depend on (seed, length) only, so every task sees the same inputs for the same seed.
+_STRINGS_STREAM, _INSTRUCTIONS_STREAM = 0, 1
+
+
+def transduce(task, word, n_instructions=0):
+    """Source and target symbol lists for one input string ``word`` (a list of symbols)."""
+    if task not in TASKS:
+        raise UsageError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    source = list(word) + [INSTRUCTION] * (n_instructions if task in INSTRUCTED_TASKS else 0)
+    return source, list(TASKS[task](list(word), n_instructions))
+
+
+def word_length(source_symbols):
+    """Length of the input string of a source line, i.e. without instruction symbols."""
+    return sum(symbol != INSTRUCTION for symbol in source_symbols)
+
+
+def draw_strings(rng, alphabet, length, count, distinct=True):
+    """``count`` strings of ``length`` symbols in a seed-determined order.
+
+    distinct=True: all different (an error if fewer exist). distinct=False: distinct where possible, otherwise
+    every existing string in random order, repeated until ``count`` are drawn.
+    """
+    existing = len(alphabet) ** length
+    if count > existing and distinct:
+        raise UsageError(
+            f"cannot draw {count} distinct strings of length {length} from {len(alphabet)} symbols "
+            f"(only {existing} exist); lower the sizes or widen --alphabet")
+    if existing <= max(4 * count, 10_000):
+        everything = [list(s) for s in itertools.product(alphabet, repeat=length)]
+        order = rng.permutation(existing)
+        return [everything[order[i % existing]] for i in range(count)]
+    chosen, seen = [], set()
+    while len(chosen) < count:
+        for row in rng.integers(0, len(alphabet), size=(2 * (count - len(chosen)), length)):
+            key = tuple(row)
+            if key not in seen:
+                seen.add(key)
+                chosen.append([alphabet[i] for i in row])
+                if len(chosen) == count:
+                    break
+    return chosen
+
+
+def make_splits(cfg):
+    """{split: {length: [(source symbols, target symbols), ...]}} for the options in ``cfg``."""
+    alphabet, task, seed = list(cfg["alphabet"]), cfg["task"], cfg["seed"]
+    instructed = task in INSTRUCTED_TASKS
+    splits = {"train": {}, "valid": {}, "test": {}, "ood": {}}
+    if instructed:
+        splits["ood_instr"] = {}
+
+    def pairs(words, rng_n, choices):
+        counts = rng_n.choice(choices, size=len(words)) if instructed else [0] * len(words)
+        return [transduce(task, word, int(n)) for word, n in zip(words, counts)]
+
+    sizes = [("train", cfg["train_size"]), ("valid", cfg["dev_size"]), ("test", cfg["test_size"])]
+    for length in cfg["id_lengths"]:
+        rng = np.random.default_rng([seed, _STRINGS_STREAM, length])
+        rng_n = np.random.default_rng([seed, _INSTRUCTIONS_STREAM, length])
+        words = draw_strings(rng, alphabet, length, sum(size for _, size in sizes))
+        start = 0
+        for split, size in sizes:
+            splits[split][length] = pairs(words[start:start + size], rng_n, cfg.get("instructions", [0]))
+            start += size
+        if instructed:
+            test_words = words[start - cfg["test_size"]:start]
+            splits["ood_instr"][length] = pairs(test_words, rng_n, cfg["ood_instructions"])
+    for length in cfg["ood_lengths"]:
+        rng = np.random.default_rng([seed, _STRINGS_STREAM, length])
+        rng_n = np.random.default_rng([seed, _INSTRUCTIONS_STREAM, length])
+        words = draw_strings(rng, alphabet, length, cfg["ood_size"], distinct=False)
+        splits["ood"][length] = pairs(words, rng_n, cfg.get("instructions", [0]))
+    return splits
+
+
+def write_dataset(cfg, out):
+    """Generate into a temporary sibling directory and move it into place, so ``out`` is never half-written."""
+    from preprocess.binarize import binarize  # fairseq import is slow; keep --help fast
+
+    splits = make_splits(cfg)
+    parent = os.path.dirname(os.path.abspath(out))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".transductions-", dir=parent)
+    try:
+        flat = {}
+        for split, by_length in splits.items():
+            os.makedirs(os.path.join(tmp, "raw", split))
+            src_lines, tgt_lines = [], []
+            for length, examples in sorted(by_length.items()):
+                src = [" ".join(s) for s, _ in examples]
+                tgt = [" ".join(t) for _, t in examples]
+                for ext, lines in (("src", src), ("tgt", tgt)):
+                    with open(os.path.join(tmp, "raw", split, f"len{length:02d}.{ext}"), "w") as f:
+                        f.write("".join(line + "\n" for line in lines))
+                src_lines += src
+                tgt_lines += tgt
+            flat[split] = (src_lines, tgt_lines)
+        binarize(flat, os.path.join(tmp, "data-bin"))
+        with open(os.path.join(tmp, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=1)
+        if os.path.isdir(out):
+            os.rmdir(out)  # only ever empty here: check_output_dir refused anything else
+        os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return splits
+
+
+def check_output_dir(cfg, out):
+    """True when ``out`` already holds exactly this data set; an error when it holds anything else."""
+    if not os.path.exists(out):
+        return False
+    if not os.path.isdir(out):
+        raise UsageError(f"--out {out} exists and is not a directory")
+    if not os.listdir(out):
+        return False
+    config_path = os.path.join(out, "config.json")
+    if not os.path.isfile(config_path):
+        raise UsageError(f"--out {out} is not empty and holds no config.json; refusing to write into it")
+    with open(config_path) as f:
+        existing = json.load(f)
+    differing = sorted(k for k in set(existing) | set(cfg) if existing.get(k) != cfg.get(k))
+    if differing:
+        details = "; ".join(f"{k}: {existing.get(k)!r} there, {cfg.get(k)!r} asked" for k in differing)
+        raise UsageError(f"--out {out} already holds data made with other options ({details})")
+    return True
+
+
+def build_parser():
+    parser = OneLineArgumentParser(prog=PROG, description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, choices=sorted(TASKS))
+    parser.add_argument("--out", required=True, help="output directory (created; must be empty or hold the same data)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--alphabet", default=DEFAULT_ALPHABET, help="input symbols, one character each")
+    parser.add_argument("--id-lengths", default="6-15", help="in-distribution lengths (default 6-15)")
+    parser.add_argument("--ood-lengths", default="1-5,16-30", help="out-of-distribution lengths (default 1-5,16-30)")
+    parser.add_argument("--train-size", type=int, default=1000, help="training strings per length")
+    parser.add_argument("--dev-size", type=int, default=1000, help="validation strings per length")
+    parser.add_argument("--test-size", type=int, default=5000, help="test strings per length")
+    parser.add_argument("--ood-size", type=int, default=5000, help="out-of-distribution strings per length")
+    parser.add_argument("--instructions", default="1-3", help="numbers of @ in train/test (instructed task only)")
+    parser.add_argument("--ood-instructions", default="4-6", help="numbers of @ in the ood_instr split")
+    return parser
+
+
+def config_from_args(args):
+    alphabet = args.alphabet
+    if not alphabet or len(set(alphabet)) != len(alphabet) or any(c.isspace() or c == INSTRUCTION for c in alphabet):
+        raise UsageError(f"--alphabet {alphabet!r}: needs distinct characters, no whitespace and no {INSTRUCTION!r}")
+    cfg = {
+        "task": args.task, "seed": args.seed, "alphabet": alphabet,
+        "id_lengths": parse_int_ranges(args.id_lengths, "--id-lengths"),
+        "ood_lengths": parse_int_ranges(args.ood_lengths, "--ood-lengths"),
+        "train_size": args.train_size, "dev_size": args.dev_size,
+        "test_size": args.test_size, "ood_size": args.ood_size,
+    }
+    for key in ("train_size", "dev_size", "test_size", "ood_size"):
+        if cfg[key] < 1:
+            raise UsageError(f"--{key.replace('_', '-')} must be at least 1, got {cfg[key]}")
+    overlap = set(cfg["id_lengths"]) & set(cfg["ood_lengths"])
+    if overlap:
+        raise UsageError(f"--id-lengths and --ood-lengths share lengths {sorted(overlap)}")
+    if args.task in INSTRUCTED_TASKS:
+        cfg["instructions"] = parse_int_ranges(args.instructions, "--instructions")
+        cfg["ood_instructions"] = parse_int_ranges(args.ood_instructions, "--ood-instructions")
+    return cfg
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    cfg = config_from_args(args)
+    if check_output_dir(cfg, args.out):
+        print(f"{args.out} already holds this data set; nothing to do")
+        return
+    splits = write_dataset(cfg, args.out)
+    counts = ", ".join(f"{split} {sum(map(len, by_length.values()))}" for split, by_length in splits.items())
+    print(f"wrote {args.task} to {args.out}: {counts}")
+
+
+if __name__ == "__main__":
+    run_main(main, PROG)

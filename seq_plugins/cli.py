@@ -1,0 +1,43 @@
+"""Command-line plumbing shared by every command of the toolkit: bad input ends in one line and exit 2."""
+import argparse
+import sys
+
+
+class UsageError(Exception):
+    """A problem with the user's input, reported as one line without a traceback."""
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def run_main(main, prog, argv=None):
+    """Run ``main(argv)``; a UsageError becomes one line on stderr and exit status 2."""
+    try:
+        return main(argv)
+    except UsageError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def parse_int_ranges(text, option):
+    """'1-5,16-30' -> [1, ..., 5, 16, ..., 30]; empty, inverted or non-positive ranges are errors."""
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            raise UsageError(f"{option}: empty range in {text!r}")
+        low, sep, high = part.partition("-")
+        try:
+            low, high = int(low), int(high) if sep else int(low)
+        except ValueError:
+            raise UsageError(f"{option}: {part!r} is not a range like 6-15") from None
+        if low > high:
+            raise UsageError(f"{option}: inverted range {part!r}")
+        if low < 1:
+            raise UsageError(f"{option}: values must be at least 1, got {part!r}")
+        values.extend(range(low, high + 1))
+    if len(set(values)) != len(values):
+        raise UsageError(f"{option}: overlapping ranges in {text!r}")
+    return sorted(values)

@@ -1,0 +1,1 @@
+from . import cross_entropy_accuracy  # noqa: F401  (registers cross_entropy_acc)

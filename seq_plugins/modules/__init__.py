@@ -1,0 +1,3 @@
+from .additive_attention import AdditiveAttention
+
+__all__ = ["AdditiveAttention"]

@@ -1,0 +1,1 @@
+from . import transduction  # noqa: F401  (registers the task)

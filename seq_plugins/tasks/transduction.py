@@ -1,0 +1,35 @@
+"""``--task transduction``: string-to-string functions made by ``python -m preprocess.transductions``.
+
+Stock translation data loading, plus every example batched (ExactBatchesMixin) and a one-line error naming the
+data directory and the splits it does have when a split is missing.
+"""
+import glob
+import os
+from dataclasses import dataclass
+
+from fairseq.tasks import register_task
+from fairseq.tasks.translation import TranslationConfig, TranslationTask
+
+from seq_plugins.cli import UsageError
+from seq_plugins.tasks.exact_batches import ExactBatchesMixin
+
+
+def available_splits(data_dir, src, tgt):
+    suffix = f".{src}-{tgt}.{src}.idx"
+    return sorted(os.path.basename(p)[: -len(suffix)] for p in glob.glob(os.path.join(data_dir, "*" + suffix)))
+
+
+@dataclass
+class TransductionConfig(TranslationConfig):
+    pass
+
+
+@register_task("transduction", dataclass=TransductionConfig)
+class TransductionTask(ExactBatchesMixin, TranslationTask):
+    def load_dataset(self, split, epoch=1, combine=False, **kwargs):
+        data_dir = self.cfg.data.split(os.pathsep)[0]
+        src, tgt = self.cfg.source_lang, self.cfg.target_lang
+        found = available_splits(data_dir, src, tgt)
+        if split not in found:
+            raise UsageError(f"data directory {data_dir} has no split {split!r} (it has: {', '.join(found) or 'none'})")
+        super().load_dataset(split, epoch=epoch, combine=combine, **kwargs)

@@ -1,0 +1,142 @@
+import filecmp
+import json
+import os
+
+import numpy as np
+import pytest
+
+from preprocess.transductions import INSTRUCTION, TASKS, draw_strings, transduce, word_length
+from seq_plugins.cli import UsageError, parse_int_ranges
+from tests.conftest import TINY_DATA_ARGS, make_data, run_cli
+
+
+def test_task_semantics():
+    w = list("abc")
+    assert transduce("identity", w) == (w, list("abc"))
+    assert transduce("reversal", w) == (w, list("cba"))
+    assert transduce("total_reduplication", w) == (w, list("abcabc"))
+    assert transduce("quadratic_copying", w) == (w, list("abcabcabc"))
+    assert transduce("input_specified_reduplication", w, 2) == (w + ["@", "@"], list("abcabcabc"))
+    assert transduce("input_specified_reduplication", list("a"), 1) == (["a", "@"], ["a", "a"])
+    assert transduce("identity", list("z"), 3) == (["z"], ["z"])  # only the instructed task reads @
+    assert word_length(["a", "b", INSTRUCTION, INSTRUCTION]) == 2
+    with pytest.raises(UsageError, match="unknown task 'copy'"):
+        transduce("copy", w)
+
+
+def read_split(data, split):
+    lines = {}
+    for name in sorted(os.listdir(os.path.join(data, "raw", split))):
+        with open(os.path.join(data, "raw", split, name)) as f:
+            lines[name] = f.read().splitlines()
+    return lines
+
+
+def test_layout_sizes_disjointness_and_dictionaries(tiny_identity):
+    config = json.load(open(tiny_identity / "config.json"))
+    assert config["id_lengths"] == [3, 4, 5] and config["ood_lengths"] == [1, 2, 6, 7]
+    by_split = {split: read_split(tiny_identity, split) for split in ("train", "valid", "test", "ood")}
+    for length in (3, 4, 5):
+        sets = []
+        for split, size in (("train", 100), ("valid", 7), ("test", 20)):
+            src = by_split[split][f"len{length:02d}.src"]
+            assert len(src) == len(set(src)) == size
+            assert all(len(line.split()) == length for line in src)
+            assert by_split[split][f"len{length:02d}.tgt"] == src  # identity
+            sets.append(set(src))
+        assert not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
+    # length 1 has 6 distinct strings: all of them, repeated to the requested 20
+    short = by_split["ood"]["len01.src"]
+    assert len(short) == 20 and set(short) == set("abcdef")
+    assert len(set(by_split["ood"]["len06.src"])) == 20
+
+    from fairseq.data import Dictionary
+    for side in ("src", "tgt"):
+        symbols = set(Dictionary.load(str(tiny_identity / "data-bin" / f"dict.{side}.txt")).symbols)
+        assert set("abcdef") <= symbols
+
+
+def test_instructed_task_has_ood_instructions(tmp_path):
+    data = make_data(tmp_path / "isr", "input_specified_reduplication")
+    test = read_split(data, "test")
+    ood_instr = read_split(data, "ood_instr")
+    for length in (3, 4, 5):
+        name = f"len{length:02d}"
+        for split, allowed in ((test, {1, 2, 3}), (ood_instr, {4, 5, 6})):
+            for src, tgt in zip(split[name + ".src"], split[name + ".tgt"]):
+                symbols = src.split()
+                n = symbols.count("@")
+                assert n in allowed and symbols[length:] == ["@"] * n
+                assert tgt.split() == symbols[:length] * (n + 1)
+        # the same input strings, with unseen instruction counts
+        assert [s.replace(" @", "") for s in ood_instr[name + ".src"]] == [s.replace(" @", "")
+                                                                            for s in test[name + ".src"]]
+    assert {c for line in read_split(data, "ood")["len01.src"] for c in line.split()} >= {"@"}
+
+
+def test_same_seed_same_files_other_seed_other_files(tmp_path):
+    first, second = make_data(tmp_path / "a", "reversal"), make_data(tmp_path / "b", "reversal")
+    third = make_data(tmp_path / "c", "reversal", ["--seed", "1"])
+    compared = filecmp.dircmp(first, second)
+    for sub in ("raw", "data-bin"):
+        for root, _, files in os.walk(first / sub):
+            rel = os.path.relpath(root, first)
+            match, mismatch, errors = filecmp.cmpfiles(first / rel, second / rel, files, shallow=False)
+            assert not mismatch and not errors and len(match) == len(files)
+    assert compared.left_list == compared.right_list
+    assert not filecmp.cmp(first / "raw/train/len04.src", third / "raw/train/len04.src", shallow=False)
+
+
+def test_strings_do_not_depend_on_hashing_or_task(tmp_path):
+    rng_a, rng_b = np.random.default_rng([0, 0, 8]), np.random.default_rng([0, 0, 8])
+    assert draw_strings(rng_a, list("ab"), 8, 50) == draw_strings(rng_b, list("ab"), 8, 50)
+    identity, reversal = make_data(tmp_path / "i", "identity"), make_data(tmp_path / "r", "reversal")
+    assert read_split(identity, "test")["len05.src"] == read_split(reversal, "test")["len05.src"]
+
+
+def test_parse_int_ranges():
+    assert parse_int_ranges("1-5,16-18", "--x") == [1, 2, 3, 4, 5, 16, 17, 18]
+    assert parse_int_ranges("7", "--x") == [7]
+    for bad, message in (("", "empty range"), ("15-6", "inverted range"), ("0-3", "at least 1"),
+                         ("a-b", "not a range"), ("1-4,3-5", "overlapping")):
+        with pytest.raises(UsageError, match=message):
+            parse_int_ranges(bad, "--x")
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--task", "copying"], "invalid choice: 'copying'"),
+    (["--task", "identity", "--id-lengths", ""], "--id-lengths: empty range"),
+    (["--task", "identity", "--ood-lengths", "30-16"], "--ood-lengths: inverted range '30-16'"),
+    (["--task", "identity", "--id-lengths", "3-5", "--ood-lengths", "5-6"], "share lengths [5]"),
+    (["--task", "identity", "--alphabet", "ab@"], "--alphabet"),
+])
+def test_bad_options_give_one_line(tmp_path, extra, message):
+    result = run_cli(["python", "-m", "preprocess.transductions", "--out", str(tmp_path / "out"), *extra])
+    assert result.returncode != 0
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_output_is_never_overwritten(tmp_path):
+    data = make_data(tmp_path / "d", "reversal")
+    before = (data / "raw/train/len03.src").read_bytes()
+    again = make_data(tmp_path / "d", "reversal")  # same options: nothing to do
+    assert again == data
+    result = run_cli(["python", "-m", "preprocess.transductions", "--task", "reversal", "--out", str(data),
+                      *TINY_DATA_ARGS, "--seed", "3"])
+    assert result.returncode == 2
+    assert "already holds data made with other options (seed: 0 there, 3 asked)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    result = run_cli(["python", "-m", "preprocess.transductions", "--task", "reversal",
+                      "--out", str(tmp_path / "other"), *TINY_DATA_ARGS])
+    assert result.returncode == 2 and "holds no config.json" in result.stderr
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+    assert (data / "raw/train/len03.src").read_bytes() == before
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".transductions-")] == []
+
+
+def test_tasks_listed_in_help():
+    result = run_cli(["python", "-m", "preprocess.transductions", "--help"])
+    assert result.returncode == 0 and all(task in result.stdout for task in TASKS)

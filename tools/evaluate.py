@@ -1,0 +1,164 @@
+"""Greedy evaluation of a transduction model per input length.
+
+    python -m tools.evaluate --data data/reversal --checkpoint runs/x/checkpoint_best.pt --out-dir runs/x
+
+Writes ``eval.jsonl`` (one line per split and input length: counts and the three metrics of Wang 2023),
+``accuracy.png`` (full-sequence accuracy against input length, in-distribution band shaded) and prints a table.
+"""
+import json
+import os
+from collections import defaultdict
+
+from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+
+PROG = "python -m tools.evaluate"
+METRICS = ("full_seq_acc", "first_n_acc", "overlap")
+ID_SPLIT = "test"
+
+
+def load_model(checkpoint, data_bin):
+    import torch
+    from fairseq import checkpoint_utils
+
+    import seq_plugins  # noqa: F401  (registers our components, allowlists checkpoint globals)
+
+    if not os.path.isfile(checkpoint):
+        raise UsageError(f"checkpoint {checkpoint} does not exist")
+    models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint], arg_overrides={"data": data_bin})
+    model = models[0].eval()
+    torch.set_grad_enabled(False)
+    return model, task
+
+
+def predict_split(model, task, split, batch_size):
+    """Yield (source symbols, prediction ids, target ids) for every example, greedy decoding."""
+    from fairseq import utils
+    from fairseq.dataclass.configs import GenerationConfig
+
+    task.load_dataset(split)
+    dataset = task.dataset(split)
+    longest_target = int(dataset.tgt_sizes.max())
+    # a hypothesis may run one symbol past the longest target, so a missing end-of-sequence is never masked
+    generator = task.build_generator([model], GenerationConfig(beam=1, max_len_a=0, max_len_b=longest_target + 1))
+    batches = task.get_batch_iterator(dataset, max_sentences=batch_size, max_positions=None,
+                                      ignore_invalid_inputs=False).next_epoch_itr(shuffle=False)
+    pad = task.target_dictionary.pad()
+    for sample in batches:
+        hypotheses = task.inference_step(generator, [model], sample)
+        for i, example_id in enumerate(sample["id"].tolist()):
+            source = task.source_dictionary.string(dataset.src[example_id]).split()
+            target = utils.strip_pad(sample["target"][i], pad).tolist()
+            yield source, hypotheses[i][0]["tokens"].tolist(), target
+
+
+def evaluate(model, task, splits, batch_size=1000):
+    """Per (split, input length): example count and the mean of each metric."""
+    from preprocess.transductions import word_length
+    from seq_plugins.sequence_metrics import sequence_metrics
+
+    sums = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+    for split in splits:
+        for source, prediction, target in predict_split(model, task, split, batch_size):
+            cell = sums[(split, word_length(source))]
+            cell[0] += 1
+            for k, value in enumerate(sequence_metrics(prediction, target), start=1):
+                cell[k] += value
+    return [{"split": split, "length": length, "n": cell[0],
+             **{name: cell[k] / cell[0] for k, name in enumerate(METRICS, start=1)}}
+            for (split, length), cell in sorted(sums.items(), key=lambda kv: (splits.index(kv[0][0]), kv[0][1]))]
+
+
+def summary_rows(rows):
+    """Example-weighted means per split, the bottom lines of the table."""
+    by_split = defaultdict(list)
+    for row in rows:
+        by_split[row["split"]].append(row)
+    out = []
+    for split, group in by_split.items():
+        n = sum(r["n"] for r in group)
+        out.append({"split": split, "length": "mean", "n": n,
+                    **{m: sum(r[m] * r["n"] for r in group) / n for m in METRICS}})
+    return out
+
+
+def format_table(rows):
+    lines = [f"{'split':<10} {'length':>6} {'n':>7} {'full-seq':>9} {'first-n':>9} {'overlap':>9}"]
+    for row in rows + summary_rows(rows):
+        lines.append(f"{row['split']:<10} {row['length']:>6} {row['n']:>7} "
+                     + " ".join(f"{row[m]:>9.4f}" for m in METRICS))
+    return "\n".join(lines)
+
+
+def plot_accuracy(runs, path, id_lengths, title=""):
+    """Full-sequence accuracy against input length; ``runs`` maps a label to eval rows."""
+    import logging
+
+    import matplotlib
+
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)  # fairseq leaves the root logger at DEBUG
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if id_lengths:
+        ax.axvspan(min(id_lengths) - 0.5, max(id_lengths) + 0.5, color="0.9", label="in distribution")
+    for label, rows in runs.items():
+        points = sorted((r["length"], r["full_seq_acc"]) for r in rows if r["split"] in (ID_SPLIT, "ood"))
+        ax.plot(*zip(*points), marker=".", label=label)
+        more_instructions = sorted((r["length"], r["full_seq_acc"]) for r in rows if r["split"] == "ood_instr")
+        if more_instructions:
+            ax.plot(*zip(*more_instructions), marker="x", linestyle="--", label=f"{label}, unseen @ counts")
+    ax.set_xlabel("input length")
+    ax.set_ylabel("full-sequence accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def build_parser():
+    parser = OneLineArgumentParser(prog=PROG, description=__doc__)
+    parser.add_argument("--data", required=True, help="data set directory made by preprocess.transductions")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--splits", default=None, help="comma-separated (default: test, ood and ood_instr if present)")
+    parser.add_argument("--out-dir", required=True, help="where eval.jsonl and accuracy.png go")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--label", default=None, help="legend label of the plot")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from seq_plugins.tasks.transduction import available_splits
+
+    data_bin = os.path.join(args.data, "data-bin")
+    config_path = os.path.join(args.data, "config.json")
+    if not os.path.isfile(config_path) or not os.path.isdir(data_bin):
+        raise UsageError(f"--data {args.data} holds no config.json and data-bin/; make it with preprocess.transductions")
+    with open(config_path) as f:
+        data_cfg = json.load(f)
+    found = available_splits(data_bin, "src", "tgt")
+    splits = args.splits.split(",") if args.splits else [s for s in (ID_SPLIT, "ood", "ood_instr") if s in found]
+    missing = [s for s in splits if s not in found]
+    if missing:
+        raise UsageError(f"--data {args.data} has no split {missing[0]!r} (it has: {', '.join(found)})")
+
+    model, task = load_model(args.checkpoint, data_bin)
+    rows = evaluate(model, task, splits, args.batch_size)
+    os.makedirs(args.out_dir, exist_ok=True)
+    jsonl = os.path.join(args.out_dir, "eval.jsonl")
+    with open(jsonl + ".tmp", "w") as f:
+        f.write("".join(json.dumps(row) + "\n" for row in rows))
+    os.replace(jsonl + ".tmp", jsonl)
+    png = os.path.join(args.out_dir, "accuracy.png")
+    plot_accuracy({args.label or os.path.basename(os.path.normpath(args.out_dir)): rows}, png,
+                  data_cfg["id_lengths"], title=data_cfg["task"])
+    print(format_table(rows))
+    print(f"wrote {jsonl} and {png}")
+    return rows
+
+
+if __name__ == "__main__":
+    run_main(main, PROG)
