@@ -9,13 +9,11 @@ In-distribution lengths give disjoint train/valid/test strings; every split is a
 """
 import argparse
 import itertools
-import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 
+from preprocess.dataset_dir import atomic_dataset_dir, holds_same_dataset
 from seq_plugins.cli import OneLineArgumentParser, UsageError, parse_int_ranges, run_main
 
 PROG = "python -m preprocess.transductions"
@@ -108,14 +106,11 @@ def make_splits(cfg):
 
 
 def write_dataset(cfg, out):
-    """Generate into a temporary sibling directory and move it into place, so ``out`` is never half-written."""
+    """Write raw text per split and length, the binarized data-bin and config.json, atomically."""
     from preprocess.binarize import binarize  # fairseq import is slow; keep --help fast
 
     splits = make_splits(cfg)
-    parent = os.path.dirname(os.path.abspath(out))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".transductions-", dir=parent)
-    try:
+    with atomic_dataset_dir(cfg, out) as tmp:
         flat = {}
         for split, by_length in splits.items():
             os.makedirs(os.path.join(tmp, "raw", split))
@@ -130,35 +125,7 @@ def write_dataset(cfg, out):
                 tgt_lines += tgt
             flat[split] = (src_lines, tgt_lines)
         binarize(flat, os.path.join(tmp, "data-bin"))
-        with open(os.path.join(tmp, "config.json"), "w") as f:
-            json.dump(cfg, f, indent=1)
-        if os.path.isdir(out):
-            os.rmdir(out)  # only ever empty here: check_output_dir refused anything else
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return splits
-
-
-def check_output_dir(cfg, out):
-    """True when ``out`` already holds exactly this data set; an error when it holds anything else."""
-    if not os.path.exists(out):
-        return False
-    if not os.path.isdir(out):
-        raise UsageError(f"--out {out} exists and is not a directory")
-    if not os.listdir(out):
-        return False
-    config_path = os.path.join(out, "config.json")
-    if not os.path.isfile(config_path):
-        raise UsageError(f"--out {out} is not empty and holds no config.json; refusing to write into it")
-    with open(config_path) as f:
-        existing = json.load(f)
-    differing = sorted(k for k in set(existing) | set(cfg) if existing.get(k) != cfg.get(k))
-    if differing:
-        details = "; ".join(f"{k}: {existing.get(k)!r} there, {cfg.get(k)!r} asked" for k in differing)
-        raise UsageError(f"--out {out} already holds data made with other options ({details})")
-    return True
 
 
 def build_parser():
@@ -205,7 +172,7 @@ def config_from_args(args):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
-    if check_output_dir(cfg, args.out):
+    if holds_same_dataset(cfg, args.out):
         print(f"{args.out} already holds this data set; nothing to do")
         return
     splits = write_dataset(cfg, args.out)
