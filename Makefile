@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUILD_PINS = $(shell grep -E '^(torch|numpy|cython|setuptools|wheel)==' requirements.txt)
 
-.PHONY: install demo test clean-demo
+.PHONY: install demo test
 
 install: $(VENV)/.installed
 

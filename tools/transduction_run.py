@@ -62,9 +62,10 @@ def run(data, grid_path, overrides, out, threads=None):
         if previous["config"] != config or previous["data"] != data:
             raise UsageError(f"--out {out} holds a run with another configuration or data set; choose another --out")
         if os.path.isfile(os.path.join(out, "eval.jsonl")):
-            print(f"{out} is finished; nothing to do")
             with open(os.path.join(out, "eval.jsonl")) as f:
-                return [json.loads(line) for line in f]
+                rows = [json.loads(line) for line in f]
+            print(f"{out} is finished; nothing to do\n{evaluate.format_table(rows)}")
+            return rows
     elif os.path.exists(out) and os.listdir(out):
         raise UsageError(f"--out {out} is not empty and holds no run.json; refusing to write into it")
     os.makedirs(out, exist_ok=True)
