@@ -1,5 +1,6 @@
 """Command-line plumbing shared by every command of the toolkit: bad input ends in one line and exit 2."""
 import argparse
+import os
 import sys
 
 
@@ -41,3 +42,17 @@ def parse_int_ranges(text, option):
     if len(set(values)) != len(values):
         raise UsageError(f"{option}: overlapping ranges in {text!r}")
     return sorted(values)
+
+
+def report_usage_errors_in_one_line():
+    """Inside stock fairseq commands (fairseq-train ...), a UsageError raised by a plugin component ends the
+    process with one line on stderr instead of a traceback; every other exception keeps its traceback."""
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, traceback):
+        if issubclass(exc_type, UsageError):
+            print(f"{os.path.basename(sys.argv[0] or 'python')}: error: {exc}", file=sys.stderr)
+        else:
+            previous(exc_type, exc, traceback)
+
+    sys.excepthook = hook
