@@ -31,15 +31,18 @@ def _write_side(dictionary, lines, prefix):
     builder.finalize(prefix + ".idx")
 
 
-def binarize(splits, dest):
+def binarize(splits, dest, dictionaries=None):
     """Write ``dest/{split}.src-tgt.{src,tgt}.{bin,idx}`` and ``dest/dict.{src,tgt}.txt``.
 
-    ``splits`` maps a split name to a pair of equally long lists of source and target lines.
+    ``splits`` maps a split name to a pair of equally long lists of source and target lines. ``dictionaries``
+    ({"src": Dictionary, "tgt": Dictionary}) makes several data sets share symbol ids, so that a checkpoint trained
+    on one reads the others; by default they are built from every line of ``splits``.
     """
     os.makedirs(dest, exist_ok=True)
-    dictionaries = {}
-    for side, lang in enumerate((SOURCE_LANG, TARGET_LANG)):
-        dictionaries[lang] = build_dictionary(line for pair in splits.values() for line in pair[side])
+    if dictionaries is None:
+        dictionaries = {lang: build_dictionary(line for pair in splits.values() for line in pair[side])
+                        for side, lang in enumerate((SOURCE_LANG, TARGET_LANG))}
+    for lang in (SOURCE_LANG, TARGET_LANG):
         dictionaries[lang].save(os.path.join(dest, f"dict.{lang}.txt"))
     for split, (src_lines, tgt_lines) in splits.items():
         if len(src_lines) != len(tgt_lines):

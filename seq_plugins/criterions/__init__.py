@@ -1,1 +1,2 @@
 from . import cross_entropy_accuracy  # noqa: F401  (registers cross_entropy_acc)
+from . import prequential_mdl  # noqa: F401  (registers prequential_mdl)

@@ -1,1 +1,2 @@
 from . import transduction  # noqa: F401  (registers the task)
+from . import prequential  # noqa: F401  (registers prequential_translation)
