@@ -30,16 +30,17 @@ def load_model(checkpoint, data_bin):
     return model, task
 
 
-def predict_split(model, task, split, batch_size):
-    """Yield (source symbols, prediction ids, target ids) for every example, greedy decoding."""
+def predict_split(model, task, split, batch_size, min_len=1, max_len=None):
+    """Yield (example id, source symbols, prediction ids, target ids) for every example, greedy decoding, in
+    batch order. ``min_len=0`` lets a hypothesis end at once (an empty output); fairseq's default forbids it.
+    ``max_len`` defaults to one symbol past the longest target, so a missing end-of-sequence is never masked."""
     from fairseq import utils
     from fairseq.dataclass.configs import GenerationConfig
 
     task.load_dataset(split)
     dataset = task.dataset(split)
-    longest_target = int(dataset.tgt_sizes.max())
-    # a hypothesis may run one symbol past the longest target, so a missing end-of-sequence is never masked
-    generator = task.build_generator([model], GenerationConfig(beam=1, max_len_a=0, max_len_b=longest_target + 1))
+    max_len = max_len or int(dataset.tgt_sizes.max()) + 1
+    generator = task.build_generator([model], GenerationConfig(beam=1, max_len_a=0, max_len_b=max_len, min_len=min_len))
     batches = task.get_batch_iterator(dataset, max_sentences=batch_size, max_positions=None,
                                       ignore_invalid_inputs=False).next_epoch_itr(shuffle=False)
     pad = task.target_dictionary.pad()
@@ -48,7 +49,7 @@ def predict_split(model, task, split, batch_size):
         for i, example_id in enumerate(sample["id"].tolist()):
             source = task.source_dictionary.string(dataset.src[example_id]).split()
             target = utils.strip_pad(sample["target"][i], pad).tolist()
-            yield source, hypotheses[i][0]["tokens"].tolist(), target
+            yield example_id, source, hypotheses[i][0]["tokens"].tolist(), target
 
 
 def evaluate(model, task, splits, batch_size=1000):
@@ -58,7 +59,7 @@ def evaluate(model, task, splits, batch_size=1000):
 
     sums = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     for split in splits:
-        for source, prediction, target in predict_split(model, task, split, batch_size):
+        for _id, source, prediction, target in predict_split(model, task, split, batch_size):
             cell = sums[(split, word_length(source))]
             cell[0] += 1
             for k, value in enumerate(sequence_metrics(prediction, target), start=1):

@@ -32,4 +32,6 @@ class TransductionTask(ExactBatchesMixin, TranslationTask):
         found = available_splits(data_dir, src, tgt)
         if split not in found:
             raise UsageError(f"data directory {data_dir} has no split {split!r} (it has: {', '.join(found) or 'none'})")
+        if os.path.getsize(os.path.join(data_dir, f"{split}.{src}-{tgt}.{src}.bin")) == 0:
+            raise UsageError(f"split {split!r} of {data_dir} is empty")  # fairseq's mmap reader would crash
         super().load_dataset(split, epoch=epoch, combine=combine, **kwargs)

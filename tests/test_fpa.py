@@ -1,0 +1,105 @@
+"""FPA: greedy dumps in file order with empty outputs possible, and aggregation over seeds."""
+import json
+
+import pytest
+
+from seq_plugins.cli import UsageError
+from tests.conftest import ROOT, run_cli
+from tools import fpa
+
+RULES = {
+    "train": [["a a a", "b b b b b b"]],
+    "probes": ["a a", "a a a", "a a a a"],
+    "rules": {"mem": ["b b b b b b"] * 3,
+              "add": ["b b b b b", "b b b b b b", "b b b b b b b"],
+              "mul": ["b b b b", "b b b b b b", "b b b b b b b b"]},
+}
+
+
+def records(preds):
+    return [{"id": i, "src": src, "pred": p, "src_len": len(src.split()), "pred_len": len(p.split())}
+            for i, (src, p) in enumerate(zip(RULES["probes"], preds))]
+
+
+def test_aggregate_on_hand_made_dumps():
+    dumps = {
+        "seed1": records(RULES["rules"]["mul"]),
+        "seed2": records(RULES["rules"]["add"]),
+        "seed3": records(["b b b b", "b b b b b b", "b b b b b b b"]),  # mul on m=2, add on m=4: neither
+        "seed4": records(RULES["rules"]["mul"]),
+    }
+    result = fpa.aggregate(RULES, dumps)
+    assert result["probes"] == ["a a", "a a a a"]  # the training input is not scored
+    assert result["fpa"] == {"mem": 0.0, "add": 0.25, "mul": 0.5}
+    assert result["per_probe"]["mul"] == [0.75, 0.5] and result["per_probe"]["add"] == [0.25, 0.5]
+    # every seed reproduces the training example, so including it changes nothing here but the probe count
+    with_train = fpa.aggregate(RULES, dumps, include_train=True)
+    assert with_train["fpa"] == result["fpa"] and len(with_train["per_probe"]["mem"]) == 3
+    broken = dict(dumps, seed5=records(["b b b b", "b", "b b b b b b b b"]))
+    assert fpa.aggregate(RULES, broken, include_train=True)["fpa"]["mul"] == 0.4
+    assert fpa.aggregate(RULES, broken)["fpa"]["mul"] == 0.6
+
+
+def test_aggregate_rejects_bad_dumps(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(UsageError, match="empty.jsonl is empty"):
+        fpa.read_dump(str(empty))
+    with pytest.raises(UsageError, match="does not hold the probes of the rules file in order"):
+        fpa.aggregate(RULES, {"x": records(RULES["rules"]["mul"])[::-1]})
+    result = run_cli(["python", "-m", "tools.fpa", "aggregate", "--rules", str(tmp_path / "none.json"), str(empty)])
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        f"python -m tools.fpa: error: rules {tmp_path / 'none.json'}: No such file or directory"]
+
+
+@pytest.fixture(scope="module")
+def empty_output_model(tmp_path_factory):
+    """A tiny LSTM trained until it maps the empty input to the empty output."""
+    from preprocess.binarize import binarize
+
+    root = tmp_path_factory.mktemp("fpa")
+    train = (["a a", "", "a", "a a a"], ["b b", "", "b", "b b b"])
+    probes = (["a a a", "", "a", "a a"], ["b b b", "", "b", "b b"])
+    binarize({"train": train, "valid": train, "test": probes}, str(root / "fpa" / "data-bin"))
+    result = run_cli(["fairseq-train", str(root / "fpa" / "data-bin"), "--user-dir", f"{ROOT}/seq_plugins", "--task",
+                      "transduction", "--arch", "lstm", "--encoder-embed-dim", "8", "--decoder-embed-dim", "8",
+                      "--decoder-out-embed-dim", "8", "--encoder-hidden-size", "32", "--decoder-hidden-size", "32",
+                      "--optimizer", "adam", "--lr", "0.02", "--max-update", "150", "--batch-size", "10", "--seed", "1",
+                      "--save-dir", str(root / "ck"), "--no-epoch-checkpoints", "--disable-validation",
+                      "--save-interval", "100000"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root
+
+
+def test_dump_keeps_file_order_and_allows_empty_outputs(empty_output_model, tmp_path):
+    root = empty_output_model
+    out = tmp_path / "dump.jsonl"
+    result = run_cli(["python", "-m", "tools.fpa", "dump", "--checkpoint", str(root / "ck" / "checkpoint_last.pt"),
+                      "--data", str(root / "fpa"), "--out", str(out)])
+    assert result.returncode == 0, result.stderr[-3000:]
+    dumped = [json.loads(line) for line in open(out)]
+    assert [r["id"] for r in dumped] == [0, 1, 2, 3]
+    assert [r["src"] for r in dumped] == ["a a a", "", "a", "a a"]  # file order, not fairseq's length order
+    assert dumped[1] == {"id": 1, "src": "", "pred": "", "src_len": 0, "pred_len": 0}
+    assert [r["pred"] for r in dumped] == ["b b b", "", "b", "b b"]
+
+
+def test_fairseq_default_minimum_length_forbids_the_empty_output(empty_output_model):
+    import seq_plugins  # noqa: F401
+    from tools.evaluate import load_model, predict_split
+
+    model, task = load_model(str(empty_output_model / "ck" / "checkpoint_last.pt"),
+                             str(empty_output_model / "fpa" / "data-bin"))
+    predictions = {i: p for i, _s, p, _t in predict_split(model, task, "test", 10, min_len=1)}
+    assert len(predictions[1]) > 1  # something other than end-of-sequence was forced first
+
+
+def test_dump_rejects_an_empty_probe_split(empty_output_model, tmp_path):
+    from preprocess.binarize import binarize
+
+    binarize({"train": (["a"], ["b"]), "test": ([], [])}, str(tmp_path / "empty" / "data-bin"))
+    result = run_cli(["python", "-m", "tools.fpa", "dump", "--checkpoint",
+                      str(empty_output_model / "ck" / "checkpoint_last.pt"), "--data", str(tmp_path / "empty"),
+                      "--out", str(tmp_path / "d.jsonl")])
+    assert result.returncode == 2 and "is empty" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "d.jsonl").exists()
