@@ -112,3 +112,27 @@ def test_paper_defaults(data_bin):
 
     cfg = RNNSeq2SeqConfig()
     assert (cfg.embed_dim, cfg.hidden_size, cfg.num_layers, str(cfg.attention)) == (128, 512, 1, "none")
+
+
+@pytest.mark.parametrize("cell", ["srnn", "gru", "lstm"])
+def test_decoder_step_equals_the_module_it_reads_its_weights_from(cell):
+    from seq_plugins.models.rnn_seq2seq import RNN_CELLS, RNNDecoder, RNNState
+
+    class Symbols:
+        def __len__(self):
+            return 10
+
+        def pad(self):
+            return 1
+
+    torch.manual_seed(0)
+    decoder = RNNDecoder(Symbols(), cell, embed_dim=4, hidden_size=6, num_layers=2, dropout=0.0, attention=True,
+                         max_target_positions=100)
+    assert isinstance(decoder.rnn, RNN_CELLS[cell])
+    x = torch.randn(3, 4 + 6)
+    state = [torch.randn(2, 3, 6) for _ in range(2 if cell == "lstm" else 1)]
+    expected, expected_state = decoder.rnn(x.unsqueeze(0), RNNState.to_module(cell, state))
+    output, new_state = decoder.step(x, state)
+    torch.testing.assert_close(output, expected[0])
+    for ours, theirs in zip(new_state, RNNState.from_module(cell, expected_state)):
+        torch.testing.assert_close(ours, theirs)

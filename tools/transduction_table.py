@@ -50,6 +50,13 @@ def task_table(task_runs, id_lengths):
     return "\n".join(lines)
 
 
+def _relative(argument):
+    """Absolute paths inside the working directory (the --user-dir) are shown relative, as a reader types them."""
+    if os.path.isabs(argument) and not os.path.relpath(argument).startswith(".."):
+        return os.path.relpath(argument)
+    return argument
+
+
 def build_report(root):
     runs = load_runs(root)
     if not runs:
@@ -61,7 +68,7 @@ def build_report(root):
             id_lengths = json.load(f)["id_lengths"]
         png = os.path.join(root, task, "accuracy.png")
         plot_accuracy({name: rows for name, (_, rows) in sorted(task_runs.items())}, png, id_lengths, title=task)
-        commands = "\n".join(f"    {name}: " + " ".join(record["train_command"][1:])
+        commands = "\n".join(f"    {name}: " + " ".join(map(_relative, record["train_command"][1:]))
                              for name, (record, _) in sorted(task_runs.items()))
         sections.append(f"### {task}\n\nFull-sequence accuracy (greedy), plot: `{png}`\n\n"
                         f"{task_table(task_runs, id_lengths)}\n\nTraining commands (fairseq-train ...):\n\n{commands}\n")
