@@ -19,6 +19,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 import torch
@@ -36,7 +37,8 @@ RULES_FILE = "rules.json"  # written by preprocess.find two levels above data-bi
 class PrequentialConfig(TransductionConfig):
     mdl_train_examples: int = field(default=0, metadata={
         "help": "the first N lines of the train split are T (0: N from the rules.json of preprocess.find)"})
-    mdl_block_size: int = field(default=1, metadata={"help": "hold-out examples per transmitted block"})
+    mdl_block_size: Optional[int] = field(default=None, metadata={
+        "help": "hold-out examples per transmitted block (default: the block_size of rules.json, else 1)"})
     mdl_updates_per_block: int = field(default=0, metadata={
         "help": "updates of each training (0: --max-update, so one grid sets the training length of FPA and MDL)"})
     mdl_batch_size: int = field(default=0, metadata={"help": "examples per update (0: every example, full batch)"})
@@ -89,12 +91,12 @@ class PrequentialTranslationTask(TransductionTask):
             raise UsageError("--task prequential_translation computes description length inside fairseq-train only")
         return root
 
-    def _rules_train(self, data_dir):
+    def _rules(self, data_dir):
         path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(data_dir))), RULES_FILE)
         if not os.path.isfile(path):
-            return path, None
+            return path, {}
         with open(path) as f:
-            return path, json.load(f)["train"]
+            return path, json.load(f)
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
         super().load_dataset(split, epoch=epoch, combine=combine, **kwargs)
@@ -104,11 +106,13 @@ class PrequentialTranslationTask(TransductionTask):
     def _plan_blocks(self, dataset):
         root = self._root()
         data_dir = self.cfg.data.split(os.pathsep)[0]
-        rules_path, rules_train = self._rules_train(data_dir)
+        rules_path, rules = self._rules(data_dir)
+        rules_train = rules.get("train")
         n_train = self.cfg.mdl_train_examples or (len(rules_train) if rules_train else 0)
         if n_train == 0:
             raise UsageError(f"--mdl-train-examples is not set and there is no {rules_path} to read it from")
-        self.plan = BlockPlan(len(dataset), n_train, self.cfg.mdl_block_size, root.common.seed)
+        self.block_size = rules.get("block_size", 1) if self.cfg.mdl_block_size is None else self.cfg.mdl_block_size
+        self.plan = BlockPlan(len(dataset), n_train, self.block_size, root.common.seed)
         if rules_train is not None:
             for i, (src, tgt) in enumerate(rules_train[:n_train]):
                 line = (self.src_dict.string(dataset.src[i]), self.tgt_dict.string(dataset.tgt[i]))
@@ -224,7 +228,7 @@ class PrequentialTranslationTask(TransductionTask):
             "examples": [{"line": i + 1, "block": r["block"], "bits": b}
                          for r in by_block for i, b in zip(r["ids"], r["bits"])],
             "train_examples": len(self.plan.train_ids),
-            "block_size": self.cfg.mdl_block_size,
+            "block_size": self.block_size,
             "updates_per_block": self.updates_per_block,
             "seed": self._root().common.seed,
         }
