@@ -92,11 +92,8 @@ def format_table(rows):
 
 def plot_accuracy(runs, path, id_lengths, title=""):
     """Full-sequence accuracy against input length; ``runs`` maps a label to eval rows."""
-    import logging
-
     import matplotlib
 
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)  # fairseq leaves the root logger at DEBUG
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
