@@ -1,0 +1,79 @@
+"""tools/report.py on hand-made sweep results: grouping, mean ± SD, FPA fractions, partly finished sweeps."""
+import csv
+import json
+
+import pytest
+
+from seq_plugins.cli import UsageError
+from tests.conftest import run_cli
+from tools import report
+
+# (arch, seed) -> result.json fields; transformer seed 2 failed, seed 3 has not finished
+RESULTS = {
+    ("lstm", 1): {"valid_loss": 1.0, "wall_time_s": 10.0, "fpa": {"add": 0.0, "mul": 1.0},
+                  "description_length": {"add": 10.0, "mul": 5.0}},
+    ("lstm", 2): {"valid_loss": 2.0, "wall_time_s": 20.0, "fpa": {"add": 0.0, "mul": 1.0},
+                  "description_length": {"add": 12.0, "mul": 5.0}},
+    ("lstm", 3): {"valid_loss": 3.0, "wall_time_s": 30.0, "fpa": {"add": 1.0, "mul": 0.0},
+                  "description_length": {"add": 14.0, "mul": 5.0}},
+    ("transformer", 1): {"valid_loss": None, "wall_time_s": 7.0, "fpa": {"add": 0.0, "mul": 0.0},
+                         "description_length": {"add": 20.0, "mul": 30.0}},
+}
+
+
+def make_sweep(root, name, archs=("lstm", "transformer")):
+    sweep_dir = root / name
+    configs = [{"arch": arch, "lr": 0.001, "seed": seed} for arch in archs for seed in (1, 2, 3)]
+    sweep_dir.mkdir(parents=True)
+    (sweep_dir / "manifest.json").write_text(json.dumps({"runs": [{"index": i, "config": c}
+                                                                  for i, c in enumerate(configs)]}))
+    for index, config in enumerate(configs):
+        run_dir = sweep_dir / str(index)
+        run_dir.mkdir()
+        fields = RESULTS.get((config["arch"], config["seed"]))
+        if fields:
+            (run_dir / "result.json").write_text(json.dumps({"index": index, "config": config, **fields}))
+        elif config["seed"] == 2:
+            (run_dir / "error.json").write_text(json.dumps({"message": "train: failed", "log": "x"}))
+    return sweep_dir
+
+
+def test_groups_means_and_fractions(tmp_path, capsys):
+    sweep_dir = make_sweep(tmp_path, "find")
+    rows = report.main([str(sweep_dir)])
+    lstm, transformer = rows
+    assert (lstm["arch"], lstm["n"], lstm["planned"], lstm["failed"]) == ("lstm", 3, 3, 0)
+    assert (transformer["n"], transformer["planned"], transformer["failed"]) == (1, 3, 1)
+    assert lstm["valid_loss_mean"] == pytest.approx(2.0) and lstm["valid_loss_sd"] == pytest.approx(1.0)
+    assert lstm["fpa_mul"] == pytest.approx(2 / 3) and lstm["fpa_add"] == pytest.approx(1 / 3)
+    assert lstm["dl_add_mean"] == pytest.approx(12.0) and lstm["dl_add_sd"] == pytest.approx(2.0)
+    assert transformer["valid_loss_mean"] is None and transformer["dl_mul_sd"] is None  # one run: no SD
+
+    table = (sweep_dir / "report.md").read_text()
+    assert "| arch | n | valid loss | wall time (s) | FPA add | FPA mul | DL add (bits) | DL mul (bits) |" in table
+    assert ("| lstm | 3/3 | 2.000 ± 1.000 | 20.0 ± 10.0 | 0.33 (1/3) | 0.67 (2/3) | 12.0 ± 2.0 | 5.0 ± 0.0 |"
+            in table)
+    assert "| transformer | 1/3 (1 failed) | – | 7.0 | 0.00 (0/1) | 0.00 (0/1) | 20.0 | 30.0 |" in table
+    assert "4 of 6 runs finished" in table
+    assert capsys.readouterr().out.startswith(table[table.index("| arch"):])  # printed too
+
+    with open(sweep_dir / "report.csv") as f:
+        by_arch = {row["arch"]: row for row in csv.DictReader(f)}
+    assert float(by_arch["lstm"]["wall_time_s_sd"]) == pytest.approx(10.0)
+    assert by_arch["transformer"]["valid_loss_mean"] == "" and by_arch["transformer"]["failed"] == "1"
+    for name in ("fpa.png", "description_length.png"):
+        assert (sweep_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_several_sweeps_and_bad_input(tmp_path):
+    first, second = make_sweep(tmp_path, "a", archs=("lstm",)), make_sweep(tmp_path, "b", archs=("lstm",))
+    rows = report.main([str(first), str(second), "--out", str(tmp_path / "both")])
+    assert [(r["sweep"], r["n"]) for r in rows] == [("a", 3), ("b", 3)]  # the same learner in two sweeps
+    assert (tmp_path / "both" / "report.md").exists()
+    with pytest.raises(UsageError, match="--out is needed"):
+        report.main([str(first), str(second)])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli(["python", "tools/report.py", str(empty)])
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        f"python tools/report.py: error: {empty} holds no manifest.json; give a directory made by tools/sweep.py"]

@@ -1,0 +1,336 @@
+"""tools/sweep.py: a JSON grid fanned out by submitit to local workers and to a real single-node SLURM cluster."""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from seq_plugins.cli import UsageError
+from tests.conftest import ROOT, run_cli
+from tests.slurm_cluster import Cluster, ensure_installed
+from tools import fpa, sweep
+from tools.grid import expand, load_grid, render
+
+TINY = os.path.join(ROOT, "tests", "grids", "sweep_tiny.json")
+T = [("a a a", "b b b b b b")]
+PROBES = ["a a", "a a a", "a a a a"]
+RULES = {"add": [" ".join(["b"] * (len(p.split()) + 3)) for p in PROBES],
+         "mul": [" ".join(["b"] * 2 * len(p.split())) for p in PROBES]}
+
+
+@pytest.fixture(scope="module")
+def task_dir(tmp_path_factory):
+    """preprocess.find's layout for add-or-mul with L=3: T, the probes, and one data set per candidate rule."""
+    from preprocess.binarize import SOURCE_LANG, TARGET_LANG, binarize, build_dictionary
+
+    size_dir = tmp_path_factory.mktemp("find") / "add-or-mul" / "3"
+    holdout = [p for p in PROBES if p not in {src for src, _ in T}]
+    every = T + [(p, o) for outputs in RULES.values() for p, o in zip(PROBES, outputs)]
+    dictionaries = {lang: build_dictionary(pair[side] for pair in every)
+                    for side, lang in enumerate((SOURCE_LANG, TARGET_LANG))}
+    split = lambda pairs: ([s for s, _ in pairs], [t for _, t in pairs])  # noqa: E731
+    binarize({"train": split(T), "valid": split(T), "test": (PROBES, RULES["mul"])},
+             str(size_dir / "fpa" / "data-bin"), dictionaries)
+    for rule, outputs in RULES.items():
+        labelled = dict(zip(PROBES, outputs))
+        binarize({"train": split(T + [(h, labelled[h]) for h in holdout]), "valid": split(T)},
+                 str(size_dir / rule / "data-bin"), dictionaries)
+    (size_dir / "rules.json").write_text(json.dumps(
+        {"task": "add-or-mul", "size": 3, "train": [list(p) for p in T], "probes": PROBES, "rules": RULES,
+         "holdout": holdout, "mdl_train_examples": 1, "block_size": 1}))
+    return size_dir
+
+
+def write_grid(path, **changes):
+    grid = dict(load_grid(TINY), **changes)
+    path.write_text(json.dumps(grid))
+    return str(path)
+
+
+def sweep_args(grid, task_dir, results, *more):
+    return ["--sweep", str(grid), "--task", str(task_dir), "--results-dir", str(results), "--name", "s", *more]
+
+
+def results_of(results, n):
+    return [json.load(open(results / "s" / str(i) / "result.json")) for i in range(n)]
+
+
+def intervals_overlap(intervals):
+    """The largest number of [start, end] intervals that hold a common instant."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    alive = most = 0
+    for _, step in events:
+        alive += step
+        most = max(most, alive)
+    return most
+
+
+# ---- expansion, rendering, commands ----------------------------------------------------------------------------
+
+def value_of(argv, flag):
+    """The value the parser keeps: the one after the last occurrence of the flag."""
+    return argv[len(argv) - argv[::-1].index(flag)]
+
+
+def test_grid_expansion_and_commands(task_dir, tmp_path):
+    grid = dict(load_grid(TINY), **{"encoder-hidden-size": [16, 32], "mdl-batch-size": 5})
+    configs = expand(grid)
+    assert [(c["encoder-hidden-size"], c["seed"]) for c in configs] == [(16, 1), (16, 2), (32, 1), (32, 2)]
+    assert render({"a": True, "b": False, "c": 0.5}) == ["--a", "--c", "0.5"]
+    layout = sweep.task_layout(str(task_dir), fpa=True, mdl=True)
+    specs = sweep.make_specs(configs, layout, str(tmp_path), ["--cpu"], fpa=True, mdl=True)
+    train = specs[3]["train"]
+    assert train[0].endswith("fairseq-train") and train[1] == str(task_dir / "fpa" / "data-bin")
+    assert value_of(train, "--save-dir") == str(tmp_path / "3" / "checkpoints")
+    assert value_of(train, "--seed") == "2" and value_of(train, "--encoder-hidden-size") == "32"
+    assert train[-1] == "--cpu" and value_of(train, "--task") == "transduction"
+    assert "--mdl-batch-size" not in train  # mdl- keys go to the description-length runs only
+    mdl = specs[3]["mdl"]["mul"]
+    assert mdl[1] == str(task_dir / "mul" / "data-bin") and mdl[-1] == "--cpu"
+    assert value_of(mdl, "--save-dir") == str(tmp_path / "3" / "mdl" / "mul")
+    # the grid's task and criterion are replaced and its mdl- keys added
+    assert value_of(mdl, "--task") == "prequential_translation" and value_of(mdl, "--criterion") == "prequential_mdl"
+    assert value_of(mdl, "--mdl-batch-size") == "5"
+    assert specs[0]["fpa"]["dump"][1:4] == ["-m", "tools.fpa", "dump"]
+    assert value_of(specs[0]["fpa"]["aggregate"], "--rules") == str(task_dir / "rules.json")
+
+
+def test_checkpoint_resubmits_itself():
+    job = sweep.RunOne()
+    delayed = job.checkpoint({"index": 0})
+    assert delayed.function is job and delayed.args == ({"index": 0},)
+
+
+class FakeExecutor:
+    def __init__(self):
+        self.parameters, self.visible = {}, []
+
+    def update_parameters(self, **parameters):
+        self.parameters.update(parameters)
+
+    def submit(self, function, spec):
+        self.visible.append((self.parameters["gpus_per_node"], self.parameters["visible_gpus"]))
+        return None
+
+
+def test_local_jobs_spread_over_gpus(tmp_path):
+    assert sweep.gpu_groups(4, 2) == [(0, 1), (2, 3)] and sweep.gpu_groups(3, 2) == [(0, 1)]
+    assert sweep.gpu_groups(0, 0) == [()]  # CPU only: submitit hides every GPU
+    specs = [{"index": i, "run_dir": str(tmp_path / str(i)), "config": {}, "train": [], "fpa": None, "mdl": None,
+              "threads": 1} for i in range(5)]
+    executor = FakeExecutor()
+    scheduler = sweep.Scheduler(argparse.Namespace(cluster="local", name="s"), executor, specs, 3,
+                                sweep.gpu_groups(4, 2))
+    scheduler.submit()
+    assert executor.visible == [(2, (0, 1)), (2, (2, 3)), (2, (0, 1))]  # three workers share two GPU pairs
+    del scheduler.active[1]  # the job of worker 1 ends: the next run takes its slot and its GPUs
+    scheduler.submit()
+    assert executor.visible[3:] == [(2, (2, 3))] and sorted(scheduler.active) == [0, 2, 3]
+
+
+def test_dry_run_prints_every_command_and_submits_nothing(task_dir, tmp_path):
+    result = run_cli(["python", "tools/sweep.py", *sweep_args(TINY, task_dir, tmp_path / "results", "--dry-run",
+                                                              "--fpa", "--mdl")])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("2 runs of ")
+    assert result.stdout.count("fairseq-train ") == 2 * 3 and result.stdout.count("tools.fpa dump") == 2
+    assert "run 1 (seed=2):" in result.stdout
+    assert not (tmp_path / "results").exists()
+
+
+# ---- bad input: one line each, nothing written -----------------------------------------------------------------
+
+def test_unknown_flag_is_one_line_naming_key_and_grid(task_dir, tmp_path):
+    grid = write_grid(tmp_path / "bad.json", **{"bogus-flag": [1, 2]})
+    result = run_cli(["python", "tools/sweep.py", *sweep_args(grid, task_dir, tmp_path / "results")])
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"python tools/sweep.py: error: grid {grid}: key 'bogus-flag' (value 1): unrecognized arguments: "
+        "--bogus-flag 1"]
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"lr": [0.01, "fast"]}, "key 'lr' (value 'fast'): argument --lr: invalid"),
+    ({"disable-validation": 1}, "key 'disable-validation' (value 1): unrecognized arguments: 1"),
+    ({"arch": "no_such_arch"}, "key 'arch' (value 'no_such_arch'): argument --arch/-a: invalid choice: "
+                               "'no_such_arch' (fairseq-train --help lists the choices)"),
+    ({"seed": []}, "key 'seed' has an empty list"),
+    ({"seed": {"a": 1}}, "key 'seed' has a value of unsupported type dict"),
+    ({"save-dir": "/tmp/x"}, "key 'save-dir' is set by the sweep for every run"),
+])
+def test_bad_grids(task_dir, tmp_path, changes, message):
+    grid = write_grid(tmp_path / "bad.json", **changes)
+    with pytest.raises(UsageError) as err:
+        sweep.main(sweep_args(grid, task_dir, tmp_path / "results"))
+    assert str(err.value).startswith(f"grid {grid}") and message in str(err.value)
+    assert not (tmp_path / "results").exists()
+
+
+def test_bad_input(task_dir, tmp_path, capsys):
+    not_json = tmp_path / "broken.json"
+    not_json.write_text('{"arch": "lstm",\n "seed": [1, 2,]}')
+    with pytest.raises(UsageError, match=r"grid .*broken.json: not valid JSON at line 2 column \d+"):
+        sweep.main(sweep_args(not_json, task_dir, tmp_path))
+    with pytest.raises(UsageError, match=r"--task .* has no fpa/data-bin nor data-bin; make it with"):
+        sweep.main(sweep_args(TINY, tmp_path, tmp_path))
+    with pytest.raises(UsageError, match=r"--task .* has no fpa/data-bin; make it with"):
+        sweep.main(sweep_args(TINY, task_dir / "mul", tmp_path, "--fpa"))
+    with pytest.raises(UsageError, match=r"with --extra '--no-such-flag': unrecognized arguments: --no-such-flag$"):
+        sweep.main(sweep_args(TINY, task_dir, tmp_path, "--extra", "--no-such-flag"))
+    with pytest.raises(SystemExit) as exit_:
+        sweep.main(sweep_args(TINY, task_dir, tmp_path, "--cluster", "kubernetes"))
+    assert exit_.value.code == 2
+    assert "argument --cluster: invalid choice: 'kubernetes'" in capsys.readouterr().err
+    with pytest.raises(UsageError, match="--resume: .* holds no sweep"):
+        sweep.main(sweep_args(TINY, task_dir, tmp_path / "results", "--resume"))
+    made = tmp_path / "results" / "s"
+    made.mkdir(parents=True)
+    (made / "manifest.json").write_text(json.dumps({"grid": "other.json", "grid_sha256": "0" * 64,
+                                                    "task": str(task_dir), "extra": []}))
+    with pytest.raises(UsageError, match=r"s was made by another grid \('other.json'\); resume it with the same"):
+        sweep.main(sweep_args(TINY, task_dir, tmp_path / "results", "--resume"))
+    assert os.listdir(made) == ["manifest.json"]
+
+
+# ---- local runs ------------------------------------------------------------------------------------------------
+
+def test_end_to_end_throttled_with_failing_runs(task_dir, tmp_path):
+    """Four runs on two workers, with FPA and description length; the two with dropout 2 fail in fairseq."""
+    grid = write_grid(tmp_path / "grid.json", dropout=[0.1, 2.0])
+    results = tmp_path / "results"
+    out = run_cli(["python", "tools/sweep.py", *sweep_args(grid, task_dir, results, "--fpa", "--mdl",
+                                                           "--n-workers", "2")])
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert out.stdout.startswith("sweep s: 2 done, 2 failed, 0 skipped")
+    assert "sweep s: 2 done, 0 running, 2 failed, 0 pending" in out.stderr
+    manifest = json.load(open(results / "s" / "manifest.json"))
+    assert manifest["axes"] == ["seed", "dropout"]  # the grid's order: the last axis varies fastest
+    assert [(r["config"]["seed"], r["config"]["dropout"]) for r in manifest["runs"]] == [
+        (1, 0.1), (1, 2.0), (2, 0.1), (2, 2.0)]
+
+    spans = []
+    for index, seed in ((0, 1), (2, 2)):
+        run_dir = results / "s" / str(index)
+        result = json.load(open(run_dir / "result.json"))
+        assert result["config"]["seed"] == seed and result["valid_loss"] > 0
+        dump = fpa.read_dump(str(run_dir / result["fpa_dump"]))
+        assert result["fpa"] == fpa.aggregate(fpa.read_rules(str(task_dir / "rules.json")), {"d": dump})["fpa"]
+        assert set(result["fpa"]) == {"add", "mul"} and result["fpa_probes"] == ["a a", "a a a a"]
+        for rule in ("add", "mul"):
+            mdl = json.load(open(run_dir / "mdl" / rule / "mdl.json"))
+            assert result["description_length"][rule] == mdl["description_length"] > 0
+            assert len(mdl["block_codelengths"]) == 2  # two hold-outs in blocks of 1
+            assert not [n for n in os.listdir(run_dir / "mdl" / rule) if n.endswith(".pt")]
+        assert (run_dir / "checkpoints" / "checkpoint_last.pt").exists()
+        params = json.load(open(run_dir / "params.json"))
+        assert params["train"][-4:] == ["--seed", str(seed), "--dropout", "0.1"]
+        assert set(params["mdl"]) == {"add", "mul"} and params["threads"] == max(1, len(os.sched_getaffinity(0)) // 2)
+        timing = result["timing"]
+        assert timing["submitted"] <= timing["job_started"] <= timing["first_step"] <= timing["finished"]
+        spans.append((timing["job_started"], timing["finished"]))
+    for index, seed in ((1, 1), (3, 2)):
+        log = results / "s" / str(index) / "train.log"
+        assert (f"  run {index} (seed={seed}, dropout=2.0): train: fairseq-train exited with status 1; "
+                f"log: {os.path.relpath(log, ROOT)}") in out.stdout.splitlines()
+        assert "dropout probability has to be between 0 and 1" in log.read_text()
+        assert not (results / "s" / str(index) / "result.json").exists()
+        error = json.load(open(results / "s" / str(index) / "error.json"))
+        spans.append((error["started"], error["finished"]))
+    assert intervals_overlap(spans) == 2  # submitit's local executor alone would start all four at once
+
+    from tools import report
+
+    rows = report.main([str(results / "s")])
+    assert [(r["dropout"], r["n"], r["failed"], r["dl_n"]) for r in rows] == [(0.1, 2, 0, 2), (2.0, 0, 2, 0)]
+    assert {f for f in os.listdir(results / "s") if f.startswith(("report", "fpa", "desc"))} == {
+        "report.md", "report.csv", "fpa.png", "description_length.png"}
+
+
+def test_resume_after_sigkill(task_dir, tmp_path):
+    grid = write_grid(tmp_path / "grid.json", seed=[1, 2, 3])
+    results = tmp_path / "results"
+    command = [sys.executable, "tools/sweep.py", *sweep_args(grid, task_dir, results)]
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    sweeper = subprocess.Popen([*command, "--n-workers", "1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    first, killed = results / "s" / "0", results / "s" / "1"
+    deadline = time.time() + 180
+    while not (killed / "started.json").exists():  # run 0 has finished, run 1 is starting
+        assert sweeper.poll() is None and time.time() < deadline, "the sweep ended before it could be killed"
+        time.sleep(0.1)
+    job_pid = json.load(open(killed / "started.json"))["pid"]
+    mtime = os.stat(first / "result.json").st_mtime_ns
+    os.kill(sweeper.pid, signal.SIGKILL)
+    sweeper.wait()
+    for _ in range(100):  # the orphaned job notices that its sweep is gone and stops
+        try:
+            os.kill(job_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the job of a killed sweep kept running")
+    assert not (killed / "result.json").exists() and not (results / "s" / "2").exists()
+
+    out = subprocess.run([*command, "--n-workers", "2"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.startswith("sweep s: 2 done, 0 failed, 1 skipped")
+    assert os.stat(first / "result.json").st_mtime_ns == mtime  # not redone
+    assert all((results / "s" / str(i) / "result.json").exists() for i in (1, 2))
+    assert (killed / "train.log").read_text().count("done training") == 1
+
+
+# ---- a real single-node SLURM cluster --------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory):
+    reason = ensure_installed()
+    if reason:
+        print(f"SLURM test skipped: {reason}")
+        pytest.skip(reason)
+    cluster = Cluster(tmp_path_factory.mktemp("slurm"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def squeue(cluster, job_id):
+    out = subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T %r"], env=cluster.env, capture_output=True,
+                         text=True)
+    return out.stdout.strip()
+
+
+def test_slurm_sweep_with_preemption(slurm, task_dir, tmp_path):
+    """Two runs as a job array; run 0 is preempted mid-training, requeued, and fairseq resumes its checkpoint."""
+    grid = write_grid(tmp_path / "grid.json", **{"max-update": 200, "save-interval-updates": 10})
+    results = tmp_path / "results"
+    env = dict(slurm.env, PYTHONWARNINGS="ignore")
+    sweeper = subprocess.Popen(
+        [sys.executable, "tools/sweep.py", *sweep_args(grid, task_dir, results, "--cluster", "slurm",
+                                                       "--timeout-min", "30")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_dir = results / "s" / "0"
+    deadline = time.time() + 120
+    while not (run_dir / "checkpoints" / "checkpoint_last.pt").exists():
+        assert sweeper.poll() is None and time.time() < deadline, sweeper.communicate()
+        time.sleep(0.2)
+    job_id = json.load(open(run_dir / "started.json"))["job_id"]
+    subprocess.run(["scancel", "--signal=USR2", job_id], env=slurm.env, check=True)  # what preemption sends
+    while not squeue(slurm, job_id).startswith("PENDING"):  # requeued, and held a few minutes: release it now
+        assert sweeper.poll() is None and time.time() < deadline, sweeper.communicate()
+        time.sleep(0.2)
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], env=slurm.env, check=True)
+    stdout, stderr = sweeper.communicate(timeout=180)
+    assert sweeper.returncode == 0, stdout + stderr
+    assert stdout.startswith("sweep s: 2 done, 0 failed, 0 skipped")
+    jobs = [result["job_id"] for result in results_of(results, 2)]
+    assert jobs == [f"{jobs[0].split('_')[0]}_{i}" for i in (0, 1)]  # one job array
+    log = (run_dir / "train.log").read_text()
+    first, resumed = log.split("Loaded checkpoint")
+    assert "| fairseq_cli.train | {" in first and " updates)" in resumed.splitlines()[0]
+    assert "num_updates: 200 >= max_update: 200" in resumed

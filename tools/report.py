@@ -1,0 +1,222 @@
+"""Tables and plots of sweeps made by tools/sweep.py, with runs grouped by every grid axis except the seed.
+
+    python tools/report.py results/<name> [results/<other> ...] [--out DIR]
+
+For each group (learner): how many runs have finished out of those planned (and how many failed), mean ± SD of the
+valid loss and the wall time, FPA per rule (the fraction of the group's seeds that follow the rule on every probe)
+and the description length of each candidate (mean ± SD, in bits). Prints the table as Markdown and writes
+``report.md``, ``report.csv``, ``fpa.png`` (bars per learner and rule) and ``description_length.png`` (each run a
+point, with the mean ± SD per learner) into --out (default: the results directory, when there is one). Works on a
+sweep that is still running or partly failed.
+"""
+import argparse
+import csv
+import json
+import logging
+import os
+import statistics
+import sys
+
+# Run as a script, Python puts tools/ on sys.path, not the repository root that `tools` and `seq_plugins` live in.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main  # noqa: E402
+
+PROG = "python tools/report.py"
+METRICS = [("valid_loss", "valid loss", 3), ("wall_time_s", "wall time (s)", 1)]
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def load_sweep(sweep_dir):
+    """[(config, result or None, failed)] for every planned run of the sweep, in index order."""
+    manifest_path = os.path.join(sweep_dir, "manifest.json")
+    if not os.path.isfile(manifest_path):
+        raise UsageError(f"{sweep_dir} holds no manifest.json; give a directory made by tools/sweep.py")
+    try:
+        manifest = read_json(manifest_path)
+    except ValueError as err:
+        raise UsageError(f"{manifest_path}: not valid JSON ({err})") from None
+    runs = []
+    for run in manifest["runs"]:
+        run_dir = os.path.join(sweep_dir, str(run["index"]))
+        result_path = os.path.join(run_dir, "result.json")
+        result = read_json(result_path) if os.path.isfile(result_path) else None
+        runs.append((run["config"], result, result is None and os.path.isfile(os.path.join(run_dir, "error.json"))))
+    return runs
+
+
+def axes_of(sweeps):
+    """Keys other than the seed whose value differs between the planned runs, and "sweep" for several sweeps."""
+    configs = [config for runs in sweeps.values() for config, _, _ in runs]
+    keys = list(dict.fromkeys(k for config in configs for k in config))
+    axes = [k for k in keys if k != "seed" and len({json.dumps(c.get(k)) for c in configs}) > 1]
+    return (["sweep"] if len(sweeps) > 1 else []) + axes
+
+
+def group_runs(sweeps, axes):
+    groups = {}
+    for name, runs in sweeps.items():
+        for config, result, failed in runs:
+            key = tuple(name if axis == "sweep" else config.get(axis) for axis in axes)
+            group = groups.setdefault(key, {"planned": 0, "failed": 0, "results": []})
+            group["planned"] += 1
+            group["failed"] += failed
+            if result is not None:
+                group["results"].append(result)
+    return groups
+
+
+def mean_sd(values):
+    if not values:
+        return None, None
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
+
+
+def summarize(key, group, axes, rules, candidates):
+    results = group["results"]
+    row = {axis: value for axis, value in zip(axes, key)}
+    row.update(n=len(results), planned=group["planned"], failed=group["failed"])
+    for metric, _, _ in METRICS:
+        row[f"{metric}_mean"], row[f"{metric}_sd"] = mean_sd([r[metric] for r in results if r.get(metric) is not None])
+    with_fpa = [r["fpa"] for r in results if r.get("fpa")]
+    row["fpa_n"] = len(with_fpa)
+    for rule in rules:
+        row[f"fpa_{rule}"] = statistics.fmean(f.get(rule, 0.0) for f in with_fpa) if with_fpa else None
+    lengths = [r["description_length"] for r in results if r.get("description_length")]
+    row["dl_n"] = len(lengths)
+    for rule in candidates:
+        row[f"dl_{rule}_mean"], row[f"dl_{rule}_sd"] = mean_sd([d[rule] for d in lengths if rule in d])
+    row["label"] = ", ".join(f"{a}={v}" for a, v in zip(axes, key)) or "all runs"
+    row["lengths"] = lengths
+    return row
+
+
+def fmt(mean, sd, digits):
+    if mean is None:
+        return "–"
+    return f"{mean:.{digits}f}" + (f" ± {sd:.{digits}f}" if sd is not None else "")
+
+
+def fmt_fpa(fraction, n):
+    return "–" if fraction is None else f"{fraction:.2f} ({round(fraction * n)}/{n})"
+
+
+def markdown(rows, axes, rules, candidates):
+    header = [*axes, "n", *(label for _, label, _ in METRICS), *(f"FPA {r}" for r in rules),
+              *(f"DL {r} (bits)" for r in candidates)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        n = f"{row['n']}/{row['planned']}" + (f" ({row['failed']} failed)" if row["failed"] else "")
+        cells = [str(row[a]) for a in axes] + [n]
+        cells += [fmt(row[f"{m}_mean"], row[f"{m}_sd"], digits) for m, _, digits in METRICS]
+        cells += [fmt_fpa(row[f"fpa_{r}"], row["fpa_n"]) for r in rules]
+        cells += [fmt(row[f"dl_{r}_mean"], row[f"dl_{r}_sd"], 1) for r in candidates]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(path, rows, axes, rules, candidates):
+    columns = [*axes, "n", "planned", "failed", *(f"{m}_{s}" for m, _, _ in METRICS for s in ("mean", "sd")),
+               "fpa_n", *(f"fpa_{r}" for r in rules), "dl_n",
+               *(f"dl_{r}_{s}" for r in candidates for s in ("mean", "sd"))]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row[c] is None else row[c] for c in columns])
+
+
+def plot_fpa(path, rows, rules):
+    import matplotlib.pyplot as plt
+
+    rows = [row for row in rows if row["fpa_n"]]
+    width = 0.8 / len(rules)
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(rows) * len(rules) / 2 + 2), 3.5))
+    for k, rule in enumerate(rules):
+        xs = [i + (k - (len(rules) - 1) / 2) * width for i in range(len(rows))]
+        ax.bar(xs, [row[f"fpa_{rule}"] for row in rows], width, label=rule)
+    ax.set_xticks(range(len(rows)), [f"{row['label']}\n(n={row['fpa_n']})" for row in rows], fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("FPA (fraction of seeds)")
+    ax.legend(title="rule", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_lengths(path, rows, candidates):
+    import matplotlib.pyplot as plt
+
+    rows = [row for row in rows if row["dl_n"]]
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.5 * len(candidates) + 2), 3.5))
+    spread = 0.6 / max(1, len(rows))
+    for g, row in enumerate(rows):
+        offset = (g - (len(rows) - 1) / 2) * spread
+        for c, rule in enumerate(candidates):
+            values = [d[rule] for d in row["lengths"] if rule in d]
+            if not values:
+                continue
+            ax.scatter([c + offset] * len(values), values, s=12, alpha=0.5, color=f"C{g}",
+                       label=f"{row['label']} (n={row['dl_n']})" if c == 0 else None)
+            mean, sd = mean_sd(values)
+            ax.errorbar(c + offset, mean, yerr=sd or 0, fmt="D", color=f"C{g}", capsize=4, markersize=5)
+    ax.set_xticks(range(len(candidates)), candidates)
+    ax.set_xlabel("candidate rule")
+    ax.set_ylabel("description length (bits)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def report(sweep_dirs, out):
+    sweeps = {os.path.basename(os.path.normpath(d)): load_sweep(d) for d in sweep_dirs}
+    if len(sweeps) < len(sweep_dirs):
+        raise UsageError("two results directories have the same name; they would be one group")
+    axes = axes_of(sweeps)
+    groups = group_runs(sweeps, axes)
+    results = [r for g in groups.values() for r in g["results"]]
+    rules = list(dict.fromkeys(rule for r in results for rule in r.get("fpa") or {}))
+    candidates = list(dict.fromkeys(rule for r in results for rule in r.get("description_length") or {}))
+    rows = [summarize(key, group, axes, rules, candidates) for key, group in groups.items()]
+    table = markdown(rows, axes, rules, candidates)
+    os.makedirs(out, exist_ok=True)
+    written = [os.path.join(out, "report.md"), os.path.join(out, "report.csv")]
+    with open(written[0], "w") as f:
+        f.write(f"# {', '.join(sweeps)}\n\n{len(results)} of {sum(g['planned'] for g in groups.values())} runs "
+                f"finished\n\n{table}")
+    write_csv(written[1], rows, axes, rules, candidates)
+    if rules or candidates:
+        logging.getLogger("matplotlib").setLevel(logging.WARNING)  # before the import, which logs at DEBUG
+        import matplotlib
+
+        matplotlib.use("Agg")
+    if rules:
+        written.append(os.path.join(out, "fpa.png"))
+        plot_fpa(written[-1], rows, rules)
+    if candidates:
+        written.append(os.path.join(out, "description_length.png"))
+        plot_lengths(written[-1], rows, candidates)
+    print(table)
+    print("wrote " + ", ".join(written))
+    return rows
+
+
+def main(argv=None):
+    parser = OneLineArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sweeps", nargs="+", help="results/<name> directories of tools/sweep.py")
+    parser.add_argument("--out", default=None, help="where the report goes (default: the one results directory)")
+    args = parser.parse_args(argv)
+    if args.out is None and len(args.sweeps) > 1:
+        raise UsageError("--out is needed to report several sweeps together")
+    return report(args.sweeps, args.out or args.sweeps[0])
+
+
+if __name__ == "__main__":
+    run_main(main, PROG)
