@@ -10,6 +10,7 @@ import os
 from collections import defaultdict
 
 from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from tools.atomic_files import write_jsonl
 
 PROG = "python -m tools.evaluate"
 METRICS = ("full_seq_acc", "first_n_acc", "overlap")
@@ -147,9 +148,7 @@ def main(argv=None):
     rows = evaluate(model, task, splits, args.batch_size)
     os.makedirs(args.out_dir, exist_ok=True)
     jsonl = os.path.join(args.out_dir, "eval.jsonl")
-    with open(jsonl + ".tmp", "w") as f:
-        f.write("".join(json.dumps(row) + "\n" for row in rows))
-    os.replace(jsonl + ".tmp", jsonl)
+    write_jsonl(jsonl, rows)
     png = os.path.join(args.out_dir, "accuracy.png")
     plot_accuracy({args.label or os.path.basename(os.path.normpath(args.out_dir)): rows}, png,
                   data_cfg["id_lengths"], title=data_cfg["task"])

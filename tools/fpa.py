@@ -18,6 +18,7 @@ import json
 import os
 
 from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from tools.atomic_files import write_json, write_jsonl
 
 PROG = "python -m tools.fpa"
 
@@ -38,9 +39,7 @@ def dump(checkpoint, data, out, split="test", max_len=200, batch_size=1000):
                              "src_len": len(source), "pred_len": len(pred)}
     records = [by_id[i] for i in sorted(by_id)]
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out + ".tmp", "w") as f:
-        f.write("".join(json.dumps(r) + "\n" for r in records))
-    os.replace(out + ".tmp", out)
+    write_jsonl(out, records)
     return records
 
 
@@ -126,9 +125,7 @@ def main(argv=None):
     result = aggregate(read_rules(args.rules), {path: read_dump(path) for path in args.dumps}, args.include_train)
     print(format_report(result))
     if args.json:
-        with open(args.json + ".tmp", "w") as f:
-            json.dump(result, f, indent=1)
-        os.replace(args.json + ".tmp", args.json)
+        write_json(args.json, result)
     return result
 
 

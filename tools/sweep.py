@@ -35,6 +35,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from tools.atomic_files import write_json  # noqa: E402
+
 PROG = "python tools/sweep.py"
 RESULT, STEPS, STARTED, ERROR, PARAMS = "result.json", "steps.json", "started.json", "error.json", "params.json"
 VALID_LOSS = re.compile(r"valid on '[^']*' subset \| loss (\S+)")
@@ -43,13 +45,6 @@ VALID_LOSS = re.compile(r"valid on '[^']*' subset \| loss (\S+)")
 # ---- inside a job ----------------------------------------------------------------------------------------------
 # Every job unpickles RunOne and so imports this module: the code up to the sweep section imports nothing heavy
 # (seq_plugins and fairseq take seconds to import); the steps run as subprocesses.
-
-def write_json(path, data):
-    """Atomically: a reader, or a sweep resumed after a kill, sees the old content or the new, never a part."""
-    with open(path + ".tmp", "w") as f:
-        json.dump(data, f, indent=1)
-    os.replace(path + ".tmp", path)
-
 
 def read_json(path):
     try:

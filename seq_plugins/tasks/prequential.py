@@ -56,6 +56,7 @@ class BlockPlan:
         if not 0 < n_train < n_examples:
             raise UsageError(f"--mdl-train-examples {n_train} must be between 1 and the train split's size "
                              f"{n_examples} minus 1, so that something is held out")
+        self.block_size = block_size
         self.train_ids = list(range(n_train))
         holdout = np.random.default_rng(seed).permutation(np.arange(n_train, n_examples)).tolist()
         self.blocks = [holdout[i:i + block_size] for i in range(0, len(holdout), block_size)]
@@ -80,7 +81,7 @@ class PrequentialTranslationTask(TransductionTask):
         self.initial_weights = None
         self.lr_scheduler = None
         self.results = []  # one dict per encoded block, in stage order
-        self.stage_batches = None
+        self.stage_batch = None
         self.criterion = None
 
     # -- configuration -----------------------------------------------------------------------------------------
@@ -111,8 +112,8 @@ class PrequentialTranslationTask(TransductionTask):
         n_train = self.cfg.mdl_train_examples or (len(rules_train) if rules_train else 0)
         if n_train == 0:
             raise UsageError(f"--mdl-train-examples is not set and there is no {rules_path} to read it from")
-        self.block_size = rules.get("block_size", 1) if self.cfg.mdl_block_size is None else self.cfg.mdl_block_size
-        self.plan = BlockPlan(len(dataset), n_train, self.block_size, root.common.seed)
+        block_size = rules.get("block_size", 1) if self.cfg.mdl_block_size is None else self.cfg.mdl_block_size
+        self.plan = BlockPlan(len(dataset), n_train, block_size, root.common.seed)
         if rules_train is not None:
             for i, (src, tgt) in enumerate(rules_train[:n_train]):
                 line = (self.src_dict.string(dataset.src[i]), self.tgt_dict.string(dataset.tgt[i]))
@@ -161,20 +162,17 @@ class PrequentialTranslationTask(TransductionTask):
                 self._resume(stage, 0)
             model.load_state_dict(self.initial_weights)
         optimizer.optimizer.state.clear()  # Adam's moments and step counts start afresh
-        self.stage_batches = None
+        self.stage_batch = None
 
     def _batch(self, stage, local, model):
         ids = self.plan.seen_ids(stage)
         size = self.cfg.mdl_batch_size
         if size and size < len(ids):
             rng = np.random.default_rng([self._root().common.seed, self.plan.block_index(stage), local])
-            ids = sorted(rng.choice(ids, size=size, replace=False).tolist())
-        elif self.stage_batches is not None:
-            return self.stage_batches
-        batch = self._collate(ids, model)
-        if not size or size >= len(ids):
-            self.stage_batches = batch
-        return batch
+            return self._collate(sorted(rng.choice(ids, size=size, replace=False).tolist()), model)
+        if self.stage_batch is None:  # the full batch is the same for every update of a training
+            self.stage_batch = self._collate(ids, model)
+        return self.stage_batch
 
     def _collate(self, ids, model):
         dataset = self.datasets[self.cfg.train_subset]
@@ -228,7 +226,7 @@ class PrequentialTranslationTask(TransductionTask):
             "examples": [{"line": i + 1, "block": r["block"], "bits": b}
                          for r in by_block for i, b in zip(r["ids"], r["bits"])],
             "train_examples": len(self.plan.train_ids),
-            "block_size": self.block_size,
+            "block_size": self.plan.block_size,
             "updates_per_block": self.updates_per_block,
             "seed": self._root().common.seed,
         }
