@@ -324,6 +324,8 @@ def test_slurm_sweep_with_preemption(slurm, task_dir, tmp_path):
     while not squeue(slurm, job_id).startswith("PENDING"):  # requeued, and held a few minutes: release it now
         assert sweeper.poll() is None and time.time() < deadline, sweeper.communicate()
         time.sleep(0.2)
+    # slurmd refuses ("credential revoked") a start in the same second as the requeue; real preemption waits longer
+    time.sleep(2)
     subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now"], env=slurm.env, check=True)
     stdout, stderr = sweeper.communicate(timeout=180)
     assert sweeper.returncode == 0, stdout + stderr
