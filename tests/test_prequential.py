@@ -44,7 +44,7 @@ def train(data_bin, save_dir, task_args):
 
 
 MDL_ARGS = ["--task", "prequential_translation", "--criterion", "prequential_mdl", "--mdl-train-examples", "1",
-            "--mdl-block-size", "3", "--mdl-encode-first-block"]
+            "--mdl-block-size", "3", "--mdl-encode-first-block", "--passes-per-epoch", "4"]
 
 
 @pytest.fixture(scope="module")
@@ -71,19 +71,37 @@ def test_record_layout_and_block_plan(mdl_run):
         assert bits == pytest.approx(sum(e["bits"] for e in record["examples"] if e["block"] == block))
 
 
-def test_last_training_restarts_weights_optimizer_and_schedule(mdl_run, datasets):
-    """The last of the K trainings (on T alone) must equal a plain fairseq-train run on T from scratch. It would
-    not if the initial weights, Adam's moments, the LR schedule or the dropout seeds carried over."""
+def final_weights(save_dir):
     import seq_plugins  # noqa: F401  (allowlists the Namespace that stock lstm checkpoints hold)
 
-    save_dir, _ = mdl_run
-    plain_dir = datasets / "plain"
-    train(datasets / "fpa" / "data-bin", plain_dir, ["--task", "transduction"])
-    ours = torch.load(save_dir / "checkpoint_last.pt", weights_only=True)["model"]
-    plain = torch.load(plain_dir / "checkpoint_last.pt", weights_only=True)["model"]
-    assert ours.keys() == plain.keys()
+    return torch.load(save_dir / "checkpoint_last.pt", weights_only=True)["model"]
+
+
+def assert_same_weights(ours, theirs):
+    assert ours.keys() == theirs.keys()
     for name in ours:
-        torch.testing.assert_close(ours[name], plain[name], rtol=0, atol=0, msg=name)
+        torch.testing.assert_close(ours[name], theirs[name], rtol=0, atol=0, msg=name)
+
+
+@pytest.fixture(scope="module")
+def plain_run(datasets):
+    """A plain fairseq-train run on T alone: one update per epoch."""
+    train(datasets / "fpa" / "data-bin", datasets / "plain", ["--task", "transduction"])
+    return datasets / "plain"
+
+
+def test_last_training_restarts_weights_optimizer_and_schedule(mdl_run, plain_run):
+    """The last of the K trainings (on T alone) must equal a plain fairseq-train run on T from scratch. It would
+    not if the initial weights, Adam's moments, the LR schedule or the dropout seeds carried over."""
+    assert_same_weights(final_weights(mdl_run[0]), final_weights(plain_run))
+
+
+def test_passes_per_epoch_give_the_weights_of_one_update_epochs(plain_run, datasets):
+    """Seven passes over T's single batch per epoch: 5 epochs instead of 30, the same weights bit for bit."""
+    result = train(datasets / "fpa" / "data-bin", datasets / "passes", ["--task", "transduction",
+                                                                          "--passes-per-epoch", "7"])
+    assert "begin training epoch 5" in result.stdout and "begin training epoch 6" not in result.stdout
+    assert_same_weights(final_weights(datasets / "passes"), final_weights(plain_run))
 
 
 def test_code_lengths_match_an_independent_computation(mdl_run, datasets):

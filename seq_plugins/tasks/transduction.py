@@ -5,13 +5,13 @@ data directory and the splits it does have when a split is missing.
 """
 import glob
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fairseq.tasks import register_task
 from fairseq.tasks.translation import TranslationConfig, TranslationTask
 
 from seq_plugins.cli import UsageError
-from seq_plugins.tasks.exact_batches import ExactBatchesMixin
+from seq_plugins.tasks.exact_batches import ExactBatchesMixin, RepeatedBatches
 
 
 def available_splits(data_dir, src, tgt):
@@ -21,7 +21,9 @@ def available_splits(data_dir, src, tgt):
 
 @dataclass
 class TransductionConfig(TranslationConfig):
-    pass
+    passes_per_epoch: int = field(default=1, metadata={
+        "help": "passes over the training batches in one fairseq epoch; with a training set of one batch, K passes "
+                "give exactly the weights of K one-update epochs, without fairseq's per-epoch work"})
 
 
 @register_task("transduction", dataclass=TransductionConfig)
@@ -35,3 +37,7 @@ class TransductionTask(ExactBatchesMixin, TranslationTask):
         if os.path.getsize(os.path.join(data_dir, f"{split}.{src}-{tgt}.{src}.bin")) == 0:
             raise UsageError(f"split {split!r} of {data_dir} is empty")  # fairseq's mmap reader would crash
         super().load_dataset(split, epoch=epoch, combine=combine, **kwargs)
+        if self.cfg.passes_per_epoch < 1:
+            raise UsageError(f"--passes-per-epoch must be at least 1, got {self.cfg.passes_per_epoch}")
+        if split == self.cfg.train_subset and self.cfg.passes_per_epoch > 1:
+            self.datasets[split] = RepeatedBatches(self.datasets[split], self.cfg.passes_per_epoch)
