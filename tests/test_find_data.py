@@ -192,7 +192,7 @@ COMMON = {"task": "transduction", "criterion": "cross_entropy", "optimizer": "ad
           "lr_scheduler": "inverse_sqrt", "warmup_updates": 1000, "warmup_init_lr": 1e-5, "dropout": 0.5,
           "max_update": 3000, "batch_size": 5000, "no_epoch_checkpoints": True, "disable_validation": True}
 ARCHITECTURE = {
-    "lstm": {"encoder_embed_dim": 16, "decoder_embed_dim": 16, "encoder_hidden_size": 512,
+    "fast_lstm": {"encoder_embed_dim": 16, "decoder_embed_dim": 16, "encoder_hidden_size": 512,
              "decoder_hidden_size": 512, "encoder_layers": 1, "decoder_layers": 1},
     "fconv": {"encoder_embed_dim": 16, "decoder_embed_dim": 16, "encoder_layers": "[(512, 3)]",
               "decoder_layers": "[(512, 3)]", "decoder_attention": "True"},
@@ -227,9 +227,10 @@ def test_grid_is_accepted_by_fairseq(find_root, path):
                                        [data_bin, "--user-dir", USER_DIR] + render(config))
     for key, value in {**COMMON, **ARCHITECTURE[args.arch]}.items():
         assert getattr(args, key) == value, key
-    if args.arch == "lstm":
+    if args.arch == "fast_lstm":
         assert args.decoder_attention == ("0" if "noattention" in path else "1")
-    assert args.seed == 1 and args.save_interval >= 1000  # a checkpoint every 1000 full-batch epochs, not each
+    # one-batch epochs: 100 updates per epoch, a checkpoint every 1000 updates
+    assert args.seed == 1 and args.passes_per_epoch == 100 and args.save_interval == 10
     cfg = convert_namespace_to_omegaconf(args)
     model = tasks.setup_task(cfg.task).build_model(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
