@@ -1,0 +1,1 @@
+from . import shrink_sgd  # noqa: F401  (registers shrink_sgd)
