@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUILD_PINS = $(shell grep -E '^(torch|numpy|cython|setuptools|wheel)==' requirements.txt)
 
-.PHONY: install demo test
+.PHONY: install demo demo-transductions test
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,9 @@ $(VENV)/.installed: requirements.txt setup.py
 	touch $@
 
 demo: install
+	PYTHONWARNINGS=ignore $(PY) -m tools.find_demo
+
+demo-transductions: install
 	PYTHONWARNINGS=ignore $(PY) -m tools.transduction_demo
 
 test: install

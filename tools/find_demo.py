@@ -1,0 +1,58 @@
+"""The tour behind ``make demo``: which rule do an LSTM with attention and a Transformer pick from one example?
+
+Generates FIND's add-or-mul task with L = 20 (T is the single example a^20 -> b^40; is the rule "add 20",
+"multiply by 2" or "memorize"?), sweeps the `lstm_attention_small` and `transformer_small` grids (4 seeds each,
+3,000 full-batch updates, stock fairseq-train) on local workers with FPA, and prints the report: for each learner
+the fraction of seeds whose greedy outputs follow each rule on every probe, and where the plot is.
+
+The sweeps are those of tools/reproduce_find.sh (results/find-fpa-add-or-mul-20-<learner>), so either reuses the
+other's finished runs; re-running resumes.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from preprocess import find
+from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from tools import report
+
+PROG = "python -m tools.find_demo"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LEARNERS = ("lstm_attention", "transformer")
+
+
+def build_parser():
+    parser = OneLineArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="data/find", help="where preprocess.find writes the task")
+    parser.add_argument("--results-dir", default="results")
+    parser.add_argument("--n-workers", type=int, default=2)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    start = time.time()
+    task_dir = os.path.join(args.data, "add-or-mul", "20")
+    if not os.path.isdir(task_dir):
+        find.main(["--task", "add-or-mul", "--sizes", "20", "--out", args.data])
+    sweeps = []
+    for learner in LEARNERS:
+        name = f"find-fpa-add-or-mul-20-{learner}"
+        command = [sys.executable, os.path.join(ROOT, "tools", "sweep.py"),
+                   "--sweep", os.path.join(ROOT, "hyperparams", "default", f"{learner}_small.json"),
+                   "--task", task_dir, "--results-dir", args.results_dir, "--name", name, "--fpa",
+                   "--n-workers", str(args.n_workers), "--cpus-per-job", "1"]
+        print(f"\n== {learner}: 4 seeds, 3,000 updates each ==", flush=True)
+        if subprocess.run(command).returncode != 0:
+            raise UsageError(f"the {learner} sweep had failed runs (listed above); re-run to retry them")
+        sweeps.append(os.path.join(args.results_dir, name))
+    out = os.path.join(args.results_dir, "find-demo")
+    print("\nadd-or-mul, L = 20: the fraction of seeds following each rule on every probe (FPA)\n")
+    report.report(sweeps, out)
+    print(f"\nplot: {os.path.join(out, 'fpa.png')}   wall time: {time.time() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    run_main(main, PROG)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The numbers of docs/results/find.md: FPA and description length of FIND's four learners (the _small grids,
+# 4 seeds each) on add-or-mul L=20, count-or-mem L=40, hierar-or-linear d=4 and comp-or-mem N=5.
+#
+#   bash tools/reproduce_find.sh [fpa|mdl|report]...     (default: fpa mdl report)
+#
+# Cheap tasks and learners first. Re-running resumes every sweep: finished runs are skipped. WORKERS (default 2)
+# runs at once, one thread each.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+WORKERS=${WORKERS:-2}
+TASKS="hierar-or-linear/4 comp-or-mem/5 add-or-mul/20 count-or-mem/40"
+LEARNERS="transformer cnn lstm_attention lstm_noattention"
+PHASES=${*:-fpa mdl report}
+status=0
+
+for spec in $TASKS; do
+    [ -d "data/find/$spec" ] || $PY -m preprocess.find --task "${spec%/*}" --sizes "${spec#*/}" --out data/find \
+        || exit 1
+done
+
+sweep() {  # phase task learner
+    local grids=hyperparams/default
+    [ "${2%/*}" = hierar-or-linear ] && grids=hyperparams/hierar-or-linear
+    $PY tools/sweep.py --sweep "$grids/$3_small.json" --task "data/find/$2" --n-workers "$WORKERS" \
+        --cpus-per-job 1 --"$1" --name "find-$1-${2/\//-}-$3" || status=1
+}
+
+for phase in $PHASES; do
+    case $phase in
+        fpa|mdl) for spec in $TASKS; do for learner in $LEARNERS; do sweep "$phase" "$spec" "$learner"; done; done ;;
+        report)
+            for spec in $TASKS; do
+                for phase_dir in fpa mdl; do
+                    dirs=$(ls -d results/find-$phase_dir-${spec/\//-}-* 2>/dev/null)
+                    [ -n "$dirs" ] && $PY tools/report.py $dirs --out "docs/results/find/${spec/\//-}-$phase_dir"
+                done
+            done ;;
+        *) echo "reproduce_find.sh: unknown phase $phase (fpa, mdl or report)" >&2; exit 2 ;;
+    esac
+done
+exit $status
