@@ -20,7 +20,8 @@ from tools.grid import expand, load_grid, render
 
 PROG = "python -m tools.transduction_run"
 USER_DIR = os.path.dirname(os.path.abspath(seq_plugins.__file__))
-FIXED_FLAGS = ["--task", "transduction", "--no-epoch-checkpoints", "--log-format", "simple", "--no-progress-bar"]
+# what every run gets unless its grid says otherwise (a grid's "task" replaces the default, not follows it)
+DEFAULT_FLAGS = {"task": "transduction", "no-epoch-checkpoints": True, "log-format": "simple", "no-progress-bar": True}
 
 
 def parse_override(text):
@@ -44,7 +45,8 @@ def single_config(grid_path, overrides):
 
 
 def train_command(data_bin, save_dir, config):
-    return ["fairseq-train", data_bin, "--user-dir", USER_DIR, *FIXED_FLAGS, "--save-dir", save_dir, *render(config)]
+    return ["fairseq-train", data_bin, "--user-dir", USER_DIR, "--save-dir", save_dir,
+            *render({**DEFAULT_FLAGS, **config})]
 
 
 def run(data, grid_path, overrides, out, threads=None):
