@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from preprocess.scan import ADDPRIM, TEMPLATES, commands, interpret, make_split, read_official
+from seq_plugins.scan import ADDPRIM, TEMPLATES, commands, interpret, make_split, read_official
 from seq_plugins.cli import UsageError
 from tests.conftest import run_cli
 

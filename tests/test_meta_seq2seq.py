@@ -1,0 +1,194 @@
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from seq_plugins import scan
+from seq_plugins.cli import UsageError
+from seq_plugins.models.meta_seq2seq import MetaSeq2Seq, MetaSeq2SeqConfig
+from seq_plugins.tasks import episodes
+from seq_plugins.tasks.meta_seq2seq_episodes import MetaSeq2SeqEpisodesConfig, MetaSeq2SeqEpisodesTask, collate_episode
+from tests.conftest import run_cli
+
+SIZES = {"me": (3, 20), "scan_prim_permutation": (20, 20), "scan_prim_augmentation": (20, 20),
+         "scan_around_right": (20, 20), "scan_length": (100, 20)}
+
+
+def make_task(kind, **overrides):
+    return MetaSeq2SeqEpisodesTask.setup_task(MetaSeq2SeqEpisodesConfig(episode_type=kind, seed=7, **overrides))
+
+
+def word_meanings(episode):
+    """For the relabelled SCAN types: every (input word -> output symbol) the episode implies, as pairs."""
+    pairs = set()
+    for source, target in episode["support"] + episode["query"]:
+        if len(source) == 1:
+            pairs.add((source[0], tuple(target)))
+    return pairs
+
+
+@pytest.mark.parametrize("kind", sorted(SIZES))
+def test_episode_sizes_determinism_and_held_out_identifiers(kind):
+    task = make_task(kind)
+    valid = task.validation_episodes()
+    held_out = {e["id"] for e in valid}
+    assert len(held_out) == len(valid) == 5
+    drawn = [task.training_episode(1, i) for i in range(40)]
+    for episode in drawn:
+        assert (len(episode["support"]), len(episode["query"])) == SIZES[kind]
+        assert len({tuple(s) for s, _ in episode["query"]}) == len(episode["query"])  # distinct queries
+        assert episode["id"] not in held_out
+    assert drawn[3] == make_task(kind).training_episode(1, 3)  # same seed, same episode
+    assert drawn[3] != task.training_episode(2, 3)  # another epoch, another episode
+    other = MetaSeq2SeqEpisodesTask.setup_task(MetaSeq2SeqEpisodesConfig(episode_type=kind, seed=8))
+    assert other.validation_episodes() != valid
+
+
+def test_me_uses_19_bijections_and_exclusion():
+    task = make_task("me")
+    held_out = {e["id"] for e in task.validation_episodes()}
+    seen = {task.training_episode(1, i)["id"] for i in range(400)}
+    assert len(seen) == 19 and not seen & held_out
+    episode = task.training_episode(1, 0)
+    meaning = dict(zip(episodes.ME_WORDS, episode["id"]))
+    shown = {s[0] for s, _ in episode["support"]}
+    assert len(shown) == 3
+    for source, target in episode["query"]:
+        assert 2 <= len(source) <= 6 and target == [meaning[w] for w in source]
+
+
+def test_scan_episodes_follow_one_relabelling_and_never_the_true_one():
+    true = {p: scan.ACTIONS[p] for p in scan.PRIMITIVES}
+    perm, aug, around = make_task("scan_prim_permutation"), make_task("scan_prim_augmentation"), make_task(
+        "scan_around_right")
+    seen_permutations = set()
+    for i in range(60):
+        episode = perm.training_episode(1, i)
+        mapping = dict(episode["id"][1])
+        assert sorted(mapping.values()) == sorted(true.values()) and mapping != {a: a for a in true.values()}
+        seen_permutations.add(tuple(sorted(mapping.items())))
+        for source, target in episode["support"] + episode["query"]:
+            assert target == [mapping.get(a, a) for a in scan.interpret(" ".join(source))]
+
+        words, meanings = (dict(x) for x in aug.training_episode(1, i)["id"][:2])
+        assert not any(w == "jump" and meanings[true[p]] == "I_JUMP" for p, w in words.items())
+        words, meanings = (dict(x) for x in around.training_episode(1, i)["id"][:2])
+        assert not any(w == "right" and meanings[scan.TURNS[d]] == "I_TURN_RIGHT" for d, w in words.items())
+        assert all("around right" not in c for c in around.training_episode(1, i)["id"][2])
+    assert len(seen_permutations) > 15
+
+
+def test_test_episodes():
+    for kind, (n_support, n_query) in {"scan_prim_permutation": (4, 7706), "scan_prim_augmentation": (4, 7706),
+                                       "scan_around_right": (2, 4476), "scan_length": (100, 3920)}.items():
+        episode = make_task(kind).test_episode()
+        assert (len(episode["support"]), len(episode["query"])) == (n_support, n_query)
+        assert all(t == scan.interpret(" ".join(s)) for s, t in episode["support"] + episode["query"][:50])
+    assert make_task("scan_length").test_episode() == make_task("scan_length").test_episode()
+
+
+def test_bad_input_is_one_clear_error():
+    with pytest.raises(UsageError, match="unknown episode type 'fly'"):
+        episodes.episode_type("fly")
+    with pytest.raises(UsageError, match="me support: cannot draw 5 distinct items from a pool of 4"):
+        make_task("me", num_support=5).validation_episodes()
+    task = make_task("me")
+    with pytest.raises(UsageError, match="a query holds the word 'blicket', which is not in the vocabulary"):
+        collate_episode({"support": [(["dax"], ["RED"])], "query": [(["blicket"], ["RED"])]}, task.src_dict,
+                        task.tgt_dict, False)
+
+
+def tiny_model(task, **flags):
+    torch.manual_seed(0)
+    return MetaSeq2Seq(MetaSeq2SeqConfig(hidden_size=16, **flags), task.src_dict, task.tgt_dict).eval()
+
+
+def test_shapes_support_loss_and_masking():
+    task = make_task("scan_prim_permutation")
+    episode = task.training_episode(1, 0)
+    batch = collate_episode(episode, task.src_dict, task.tgt_dict, score_support=True)
+    assert batch["nsentences"] == 40 and batch["target"].size(0) == 40
+    assert collate_episode(episode, task.src_dict, task.tgt_dict, score_support=False)["nsentences"] == 20
+    model = tiny_model(task)
+    logits, extra = model(**batch["net_input"])
+    assert logits.shape == (*batch["target"].shape, len(task.tgt_dict))
+    weights = extra["attn"][0]
+    lengths = batch["net_input"]["src_lengths"]
+    padded = torch.arange(weights.size(-1))[None, None, :] >= lengths[:, None, None]
+    assert weights.masked_select(padded.expand_as(weights)).eq(0).all()
+    # a query decoded alone or next to longer ones (more padding) gets the same scores
+    short = min(range(20), key=lambda i: len(episode["query"][i][0]))
+    alone = collate_episode({**episode, "query": [episode["query"][short]]}, task.src_dict, task.tgt_dict, False)
+    together = collate_episode(episode, task.src_dict, task.tgt_dict, False)
+    n = alone["target"].size(1)
+    with torch.no_grad():
+        torch.testing.assert_close(model(**alone["net_input"])[0][0],
+                                   model(**together["net_input"])[0][short, :n], atol=1e-5, rtol=1e-5)
+        # greedy decoding equals the argmax of the teacher-forced decoder fed its own outputs
+        greedy = model.greedy(together["net_input"], 30)
+        replay = collate_episode({"support": episode["support"], "query": [
+            (source, task.tgt_dict.string(torch.tensor(out)).split()) for (source, _), out in zip(episode["query"], greedy)]},
+            task.src_dict, task.tgt_dict, False)
+        logits = model(**replay["net_input"])[0]
+        logits[..., task.tgt_dict.pad()] = float("-inf")
+        for i, out in enumerate(greedy):
+            ended = len(out) < 30
+            assert logits[i].argmax(-1)[:len(out) + ended].tolist() == out + [task.tgt_dict.eos()] * ended
+
+
+def test_ablation_flags():
+    task = make_task("scan_prim_permutation")
+    a, b = task.training_episode(1, 0), task.training_episode(1, 1)
+    other_support = {**a, "support": b["support"]}
+    batches = [collate_episode(e, task.src_dict, task.tgt_dict, False)["net_input"] for e in (a, other_support)]
+    with torch.no_grad():
+        memory = tiny_model(task)
+        assert not torch.allclose(memory(**batches[0])[0], memory(**batches[1])[0])  # reads the support
+        plain = tiny_model(task, no_memory=True)
+        assert plain.context is None
+        torch.testing.assert_close(plain(**batches[0])[0], plain(**batches[1])[0])  # ignores it
+        no_attention = tiny_model(task, no_decoder_attention=True)
+        logits, extra = no_attention(**batches[0])
+        assert no_attention.attention_out is None and extra["attn"][0] is None and logits.size(0) == 20
+
+
+def test_fairseq_train_end_to_end_and_evaluation(tmp_path):
+    save = tmp_path / "run"
+    common = ["--user-dir", "seq_plugins", "--task", "meta_seq2seq_episodes", "--arch", "meta_seq2seq",
+              "--criterion", "cross_entropy_acc", "--optimizer", "adam", "--lr", "0.003", "--clip-norm", "50",
+              "--batch-size", "1", "--hidden-size", "32", "--dropout", "0", "--seed", "1",
+              "--no-epoch-checkpoints", "--log-format", "json", "--log-interval", "1"]
+    result = run_cli(["fairseq-train", "--episode-type", "me", "--max-update", "120", "--episodes-per-epoch", "60",
+                      "--save-dir", str(save), *common], timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    losses = [float(line.split('"train_loss": "')[1].split('"')[0]) for line in result.stdout.splitlines()
+              if '"train_loss"' in line]
+    assert len(losses) == 2 and losses[1] < losses[0] - 0.4  # epoch means, bits per symbol: it learns
+
+    checkpoint = save / "checkpoint_last.pt"
+    torch.load(checkpoint, weights_only=True)
+    out = tmp_path / "result.json"
+    result = run_cli(["python", "-m", "tools.meta_seq2seq_eval", "--checkpoint", str(checkpoint), "--out", str(out)])
+    assert result.returncode == 0, result.stderr[-2000:]
+    import json
+    summary = json.loads(out.read_text())
+    assert summary["episodes"] == 5 and summary["all"]["n"] == 100
+    assert summary["all"]["correct"] == summary["in_support"]["correct"] + summary["not_in_support"]["correct"]
+
+    bad = tmp_path / "queries.txt"
+    bad.write_text("IN: dax lug OUT: RED YELLOW\nIN: dax blicket OUT: RED RED\n")
+    result = run_cli(["python", "-m", "tools.meta_seq2seq_eval", "--checkpoint", str(checkpoint), "--queries", str(bad)])
+    assert result.returncode == 2 and "'blicket', which is not in the vocabulary" in result.stderr
+    assert result.stderr.count("\n") == 1
+    bad.write_text("IN: dax lug OUT: RED YELLOW\ndax\n")
+    result = run_cli(["python", "-m", "tools.meta_seq2seq_eval", "--checkpoint", str(checkpoint), "--queries", str(bad)])
+    assert result.returncode == 2 and "queries.txt:2: expected" in result.stderr
+
+    result = run_cli(["fairseq-train", "--episode-type", "fly", "--max-update", "1", "--save-dir", str(save / "x"),
+                      *common])
+    assert result.returncode != 0 and "fly" in result.stderr.strip().splitlines()[-1]
+    result = run_cli(["fairseq-train", "--episode-type", "me", "--num-support", "9", "--max-update", "1",
+                      "--save-dir", str(save / "y"), *common])
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].endswith("me support: cannot draw 9 distinct items from a pool of 4")

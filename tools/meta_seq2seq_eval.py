@@ -1,0 +1,114 @@
+"""Greedy exact-match accuracy of a meta_seq2seq checkpoint on its episode type's test episode.
+
+    python -m tools.meta_seq2seq_eval --checkpoint runs/meta_seq2seq/perm_1/checkpoint_last.pt --out result.json
+
+The test episode (add jump for the primitive types, around right, length; the held-out validation episodes for
+``me``) is decoded in batches of queries that all read the same support set. Accuracy is reported over all
+queries and separately for queries that are and are not in the support set. ``--queries FILE`` replaces the test
+queries by the ``IN: ... OUT: ...`` lines of a file (the support set stays).
+"""
+import os
+
+from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from tools.atomic_files import write_json
+
+PROG = "python -m tools.meta_seq2seq_eval"
+
+
+def load_model(checkpoint):
+    import torch
+    from fairseq import checkpoint_utils
+
+    import seq_plugins  # noqa: F401  (registers our components, allowlists checkpoint globals)
+
+    if not os.path.isfile(checkpoint):
+        raise UsageError(f"checkpoint {checkpoint} does not exist")
+    models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint])
+    torch.set_grad_enabled(False)
+    return models[0].eval(), task
+
+
+def read_queries(path):
+    """(input words, output symbols) of each ``IN: ... OUT: ...`` line; a UsageError names a bad line."""
+    if not os.path.isfile(path):
+        raise UsageError(f"{path} does not exist")
+    pairs = []
+    with open(path) as f:
+        for number, text in enumerate(f, start=1):
+            if not text.strip():
+                continue
+            head, sep, out = text.strip().partition(" OUT: ")
+            if not sep or not head.startswith("IN: ") or not head[4:].split() or not out.split():
+                raise UsageError(f"{path}:{number}: expected 'IN: <command> OUT: <actions>'")
+            pairs.append((head[4:].split(), out.split()))
+    if not pairs:
+        raise UsageError(f"{path} holds no lines")
+    return pairs
+
+
+def evaluate_episode(model, task, episode, batch_size):
+    """Counts of exact matches over all queries, those in the support set and those not in it."""
+    import torch
+
+    from seq_plugins.tasks.meta_seq2seq_episodes import collate_episode
+
+    support = {(tuple(s), tuple(t)) for s, t in episode["support"]}
+    counts = {"all": [0, 0], "in_support": [0, 0], "not_in_support": [0, 0]}
+    device = next(model.parameters()).device
+    queries = episode["query"]
+    for start in range(0, len(queries), batch_size):
+        chunk = queries[start:start + batch_size]
+        batch = collate_episode({"support": episode["support"], "query": chunk}, task.source_dictionary,
+                                task.target_dictionary, score_support=False)
+        net_input = {k: v.to(device) for k, v in batch["net_input"].items()}
+        max_len = max(len(t) for _, t in chunk) + 1  # one past the longest target, so a missing end shows
+        outputs = model.greedy(net_input, max_len)
+        for (source, target), output in zip(chunk, outputs):
+            right = task.target_dictionary.string(torch.tensor(output)).split() == list(target)
+            for key in ("all", "in_support" if (tuple(source), tuple(target)) in support else "not_in_support"):
+                counts[key][0] += right
+                counts[key][1] += 1
+    return counts
+
+
+def summarize(counts):
+    return {key: {"correct": c, "n": n, "accuracy": c / n if n else None} for key, (c, n) in counts.items()}
+
+
+def build_parser():
+    parser = OneLineArgumentParser(prog=PROG, description=__doc__)
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--queries", help="IN/OUT lines to use as queries instead of the test episode's")
+    parser.add_argument("--batch-size", type=int, default=500, help="queries decoded at once")
+    parser.add_argument("--out", help="write the result as JSON here")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    queries = read_queries(args.queries) if args.queries else None
+    model, task = load_model(args.checkpoint)
+    if not hasattr(task, "test_episode"):
+        raise UsageError(f"{args.checkpoint} was not trained with --task meta_seq2seq_episodes")
+    kind = str(task.cfg.episode_type)
+    episodes = task.validation_episodes() if kind == "me" else [task.test_episode()]
+    total = {"all": [0, 0], "in_support": [0, 0], "not_in_support": [0, 0]}
+    for episode in episodes:
+        if queries is not None:
+            episode = {**episode, "query": queries}
+        for key, (c, n) in evaluate_episode(model, task, episode, args.batch_size).items():
+            total[key][0] += c
+            total[key][1] += n
+    result = {"checkpoint": args.checkpoint, "episode_type": kind, "test": task.kind.test_name,
+              "episodes": len(episodes), **summarize(total)}
+    if args.out:
+        write_json(args.out, result)
+    for key in ("all", "in_support", "not_in_support"):
+        r = result[key]
+        accuracy = "-" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}%"
+        print(f"{key:<15} {r['correct']:>6} / {r['n']:<6} {accuracy}")
+    return result
+
+
+if __name__ == "__main__":
+    run_main(main, PROG)
