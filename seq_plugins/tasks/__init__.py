@@ -1,4 +1,5 @@
 from . import transduction  # noqa: F401  (registers the task)
 from . import prequential  # noqa: F401  (registers prequential_translation)
 from . import sequence_lookup  # noqa: F401  (registers sequence_lookup)
+from . import copying, seq_mnist  # noqa: F401  (registers copying, seq_mnist)
 from . import meta_seq2seq_episodes  # noqa: F401  (registers meta_seq2seq_episodes)
