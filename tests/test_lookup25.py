@@ -1,6 +1,7 @@
 """The 25-sequence look-up: teacher and data as specified, exact gradients, the optimizer's update by hand,
 timing that never changes a target, a full fixed-timing run, and the same weights from stock fairseq-train."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -156,44 +157,52 @@ def test_bad_options_are_refused_before_anything_runs(tmp_path):
 
 @pytest.fixture(scope="module")
 def fixed_run(tmp_path_factory):
+    """The reference configuration, through the command's own main() (the stock command runs further below)."""
+    from tools import lookup25
+
     out = tmp_path_factory.mktemp("lookup25") / "fixed"
-    result = run_cli(["python", "-m", "tools.lookup25", "--seed", "0", "--out", str(out)])
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out, result.stdout
+    lookup25.main(["--seed", "0", "--out", str(out)])
+    return out
 
 
-def test_fixed_timing_run_learns_the_training_set_and_matches_the_reference(fixed_run):
-    out, stdout = fixed_run
-    result = json.load(open(out / "result.json"))
+def test_fixed_timing_run_learns_the_training_set_and_matches_the_reference(fixed_run, capsys):
+    result = json.load(open(fixed_run / "result.json"))
     run = result["runs"][0]
     assert result["config"]["hidden_units"] == 30 and result["config"]["sweeps"] == 800
-    assert run["train"] == {"correct": 20, "total": 20, "bit_correct": [20, 20, 20]}
+    assert {k: run["train"][k] for k in ("correct", "total", "bit_correct")} == {
+        "correct": 20, "total": 20, "bit_correct": [20, 20, 20]}
+    assert run["train"]["loss"] < 1e-3 < run["heldout"]["loss"]
     # the reference reproduction: 4 of 5 held out, bit 2 wrong on one, converged near sweep 22
     assert run["heldout"]["correct"] == 4 and run["heldout"]["bit_correct"] == [5, 5, 4]
     assert 15 <= run["converged_sweep"] <= 30
-    assert "seed 0: train 20/20" in stdout and "heldout 4/5" in stdout
-    checkpoint = torch.load(run["checkpoint"], weights_only=True)  # the plugin's allowlist is not even needed
+    checkpoint = torch.load(run["checkpoint"], weights_only=True)
     history = checkpoint["task_state"]["history"]
     assert len(history["loss"]) == 800 and history["loss"][-1] < history["loss"][0] / 100
     assert history["train_correct"][run["converged_sweep"] - 1] == 20
     assert 20 not in history["train_correct"][:run["converged_sweep"] - 1]
+    stable = run["all_correct_from_sweep"]
+    assert run["converged_sweep"] <= stable <= 800 and set(history["train_correct"][stable - 1:]) == {20}
+    assert history["train_correct"][stable - 2] < 20 or stable == run["converged_sweep"]
 
 
 def test_pictures(fixed_run):
-    out, _ = fixed_run
-    result = run_cli(["python", "-m", "tools.lookup25_pictures", str(out), "--out", str(out / "pictures")])
-    assert result.returncode == 0, result.stderr[-3000:]
-    for name in ("training", "bits", "weights", "hidden_states", "pass_fail"):
-        assert (out / "pictures" / f"{name}.png").stat().st_size > 10_000
-    missing = run_cli(["python", "-m", "tools.lookup25_pictures", str(out), "--seed", "9"])
-    assert missing.returncode == 2 and missing.stderr.strip().splitlines()[-1].endswith("has seeds [0], not 9")
+    from seq_plugins.cli import UsageError
+    from tools import lookup25_pictures
+
+    written = lookup25_pictures.draw(str(fixed_run), out=str(fixed_run / "pictures"))
+    names = ["training", "bits", "weights", "hidden_states", "pass_fail"]
+    assert written == [str(fixed_run / "pictures" / f"{name}.png") for name in names]
+    for path in written:
+        assert os.path.getsize(path) > 10_000
+    with pytest.raises(UsageError, match=r"has seeds \[0\], not 9"):
+        lookup25_pictures.draw(str(fixed_run), seed=9)
 
 
 def test_stock_fairseq_train_reaches_the_same_weights_with_variable_timing(tmp_path):
+    from tools import lookup25
+
     out = tmp_path / "variable"
-    result = run_cli(["python", "-m", "tools.lookup25", "--seed", "2", "--variable-timing", "--max-timing", "3",
-                      "--sweeps", "40", "--out", str(out)])
-    assert result.returncode == 0, result.stderr[-3000:]
+    lookup25.main(["--seed", "2", "--variable-timing", "--max-timing", "3", "--sweeps", "40", "--out", str(out)])
     run = json.load(open(out / "result.json"))["runs"][0]
     command = run["fairseq_train_command"]
     command[command.index("--save-dir") + 1] = str(tmp_path / "stock")

@@ -43,6 +43,7 @@ def build_parser():
     parser.add_argument("--dataset-seed", type=int, default=0, help="the 25 sequences and held-out timings")
     parser.add_argument("--sweeps", type=int, help="full-batch updates (default: 800 fixed, 2,000 variable)")
     parser.add_argument("--out", help="output directory (default runs/lookup25/<variant>-seed<seeds>)")
+    parser.add_argument("--markdown", action="store_true", help="also print the seeds as a Markdown table")
     return parser
 
 
@@ -122,8 +123,9 @@ def evaluate(task, model):
         with torch.no_grad():
             outputs = model(**batch["net_input"]).numpy()
         right = sign_matches(outputs, batch["target"].numpy())
+        loss = 0.5 * ((outputs - batch["target"].numpy()) ** 2).sum(axis=1).mean()
         summary[name] = {"correct": int(right.all(axis=1).sum()), "total": len(right),
-                         "bit_correct": right.sum(axis=0).tolist()}
+                         "bit_correct": right.sum(axis=0).tolist(), "loss": float(loss)}
         for i in range(len(right)):
             rows.append({"split": name, "sequence": spell(dataset.letters[i]), "holds": dataset.holds[i].tolist(),
                          "target": dataset.targets[i].tolist(), "output": outputs[i].tolist(),
@@ -140,7 +142,11 @@ def run_seed(config, seed, out):
     n_train = summary["train"]["total"]
     # sweep k (from 1) is measured in its own forward pass, before its update
     converged = train_correct.index(n_train) + 1 if n_train in train_correct else None
+    stable = len(train_correct) + 1
+    while stable > 1 and train_correct[stable - 2] == n_train:
+        stable -= 1
     return {"seed": seed, **summary, "converged_sweep": converged,
+            "all_correct_from_sweep": stable if stable <= len(train_correct) else None,
             "loop_seconds": round(task.state.loop_seconds, 3),
             "loop_cpu_seconds": round(task.state.loop_cpu_seconds, 3), "checkpoint": os.path.join(save_dir, CHECKPOINT),
             "fairseq_train_command": ["fairseq-train", *fairseq_train_args(config, seed, save_dir)],
@@ -151,13 +157,26 @@ def format_run(run):
     def part(name):
         s = run[name]
         bits = "/".join(str(b) for b in s["bit_correct"])
-        return f"{name} {s['correct']}/{s['total']} (bits {bits})"
+        return f"{name} {s['correct']}/{s['total']} (bits {bits}, loss {s['loss']:.1e})"
 
-    converged = run["converged_sweep"] if run["converged_sweep"] is not None else "never"
+    converged = f"converged at sweep {run['converged_sweep']}" if run["converged_sweep"] else "never converged"
     wrong = ", ".join(r["sequence"] for r in run["sequences"] if r["split"] == "heldout" and not r["correct"])
     return (f"seed {run['seed']}: {part('train')}, {part('heldout')}{'  wrong: ' + wrong if wrong else ''}; "
-            f"converged at sweep {converged}; training loop {run['loop_seconds']:.2f} s "
+            f"{converged}; training loop {run['loop_seconds']:.2f} s "
             f"({run['loop_cpu_seconds']:.2f} s CPU)")
+
+
+def markdown_table(runs):
+    lines = ["| seed | training | training loss | held out | held-out bits right | wrong held out | converged at sweep "
+             "| 20/20 from sweep on | loop s (CPU s) |", "|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        wrong = ", ".join(r["sequence"] for r in run["sequences"] if r["split"] == "heldout" and not r["correct"])
+        lines.append(f"| {run['seed']} | {run['train']['correct']}/{run['train']['total']} | "
+                     f"{run['train']['loss']:.1e} | {run['heldout']['correct']}/{run['heldout']['total']} | "
+                     f"{'/'.join(str(b) for b in run['heldout']['bit_correct'])} | {wrong or '-'} | "
+                     f"{run['converged_sweep'] or 'never'} | {run['all_correct_from_sweep'] or 'never'} | "
+                     f"{run['loop_seconds']:.2f} ({run['loop_cpu_seconds']:.2f}) |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -191,6 +210,8 @@ def main(argv=None):
         print(f"{n} seeds: training 100% in {summary['train_all_correct']}, held-out mean "
               f"{summary['heldout_correct_mean']:.1f}/5, all 5 held-out in {summary['heldout_all_correct']}, "
               f"converged in {summary['converged']}")
+    if args.markdown:
+        print(markdown_table(runs))
     print(f"wall time {summary['wall_seconds']:.1f} s (imports included); result: {os.path.join(out, 'result.json')}")
     return runs
 
