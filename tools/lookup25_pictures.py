@@ -54,7 +54,8 @@ def plot_training(history, totals, ax_loss, ax_acc):
     ax_acc.plot(sweeps, np.array(history["train_correct"]) / totals[0], color=TRAIN, label=f"training ({totals[0]})")
     ax_acc.plot(sweeps, np.array(history["heldout_correct"]) / totals[1], color=HELD_OUT,
                 label=f"held out ({totals[1]})")
-    ax_acc.set(xlabel="sweep", ylabel="sequences with all 3 bits right", ylim=(-0.03, 1.03), title="accuracy")
+    ax_acc.set(xlabel="sweep (log scale: the early sweeps decide)", ylabel="sequences with all 3 bits right",
+               ylim=(-0.03, 1.03), xscale="log", title="accuracy")
     ax_acc.legend(loc="lower right")
 
 
@@ -65,7 +66,7 @@ def plot_bits(history, totals, axes):
     for bit, ax in enumerate(axes):
         ax.plot(sweeps, train[:, bit], color=TRAIN, label="training")
         ax.plot(sweeps, heldout[:, bit], color=HELD_OUT, label="held out")
-        ax.set(xlabel="sweep", title=f"bit {bit}", ylim=(-0.03, 1.03))
+        ax.set(xlabel="sweep (log scale)", title=f"bit {bit}", ylim=(-0.03, 1.03), xscale="log")
     axes[0].set_ylabel("fraction of sequences with the bit right")
     axes[0].legend(loc="lower right")
 
@@ -118,7 +119,7 @@ def plot_pass_fail(run, ax):
            title="after training: green = all three bits right; outline blue = training, orange = held out")
 
 
-def write_gif(history, task, path, frames=80):
+def write_gif(history, task, path, frames=40):
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation, PillowWriter
 
@@ -128,7 +129,7 @@ def write_gif(history, task, path, frames=80):
     outputs = np.array(history["heldout_outputs"])  # (sweeps, sequences, bits)
     targets = dataset.targets
     shown = np.unique(np.geomspace(1, len(outputs), frames).astype(int)) - 1  # early sweeps change fastest
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig, ax = plt.subplots(figsize=(6, 3), dpi=80, layout="constrained")
     x = np.arange(targets.size)
     ax.scatter(x, targets.ravel(), marker="_", s=300, color="black", label="target")
     bars = ax.bar(x, outputs[0].ravel(), color=HELD_OUT)
@@ -147,7 +148,7 @@ def write_gif(history, task, path, frames=80):
         title.set_text(f"held-out outputs, sweep {shown[k] + 1}")
         return [*bars, title]
 
-    FuncAnimation(fig, frame, frames=len(shown), blit=False).save(path, writer=PillowWriter(fps=10))
+    FuncAnimation(fig, frame, frames=len(shown), blit=False).save(path, writer=PillowWriter(fps=6))
     plt.close(fig)
 
 
@@ -168,24 +169,24 @@ def draw(run_dir, seed=None, out=None, gif=False):
     def save(fig, name):
         fig.suptitle(f"25-sequence look-up ({label})")
         path = os.path.join(out, name)
-        fig.savefig(path + ".tmp.png", dpi=110, bbox_inches="tight")
+        fig.savefig(path + ".tmp.png", dpi=100)
         os.replace(path + ".tmp.png", path)
         plt.close(fig)
         written.append(path)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
     plot_training(history, totals, *axes)
     save(fig, "training.png")
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True, layout="constrained")
     plot_bits(history, totals, axes)
     save(fig, "bits.png")
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), gridspec_kw={"width_ratios": [1, 3, 3]}, layout="constrained")
     plot_weights(model, fig, axes)
     save(fig, "weights.png")
-    fig, axes = plt.subplots(1, totals[1], figsize=(3 * totals[1], 4), sharey=True)
+    fig, axes = plt.subplots(1, totals[1], figsize=(3 * totals[1], 4), sharey=True, layout="constrained")
     plot_hidden_states(model, task, fig, np.atleast_1d(axes))
     save(fig, "hidden_states.png")
-    fig, ax = plt.subplots(figsize=(11, 3.8))
+    fig, ax = plt.subplots(figsize=(11, 3.8), layout="constrained")
     plot_pass_fail(run, ax)
     save(fig, "pass_fail.png")
     if gif:
