@@ -159,7 +159,7 @@ def test_fairseq_train_end_to_end_and_evaluation(tmp_path):
               "--criterion", "cross_entropy_acc", "--optimizer", "adam", "--lr", "0.003", "--clip-norm", "50",
               "--batch-size", "1", "--hidden-size", "32", "--dropout", "0", "--seed", "1",
               "--no-epoch-checkpoints", "--log-format", "json", "--log-interval", "1"]
-    result = run_cli(["fairseq-train", "--episode-type", "me", "--max-update", "120", "--episodes-per-epoch", "60",
+    result = run_cli(["fairseq-train", "--episode-type", "me", "--max-update", "60", "--episodes-per-epoch", "30",
                       "--save-dir", str(save), *common], timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     losses = [float(line.split('"train_loss": "')[1].split('"')[0]) for line in result.stdout.splitlines()
