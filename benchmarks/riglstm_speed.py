@@ -5,34 +5,28 @@
 
 The recurrences get random inputs of --input-size features; the loss is the sum of squares of every output.
 nn.LSTM runs the whole sequence in one call (oneDNN on CPU, cuDNN on CUDA); RigLSTM and RIM step in Python, with
-all cells of a step in batched matrix products. Prints one JSON line per model and the ratios to nn.LSTM.
+all cells of a step in batched matrix products. The models take turns, --repeats rounds, and each model's time is
+its median round, so that other load on the machine hits all three alike. Prints one JSON line per model.
 """
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run as a script from anywhere
 
 
-def time_per_step(model, x, repeats, device):
+def milliseconds_per_step(model, x, device):
+    """One forward and backward pass over the sequence, in ms per time step."""
     import torch
 
-    def run():
-        outputs = model(x)[0]
-        outputs.pow(2).sum().backward()
-
-    for _ in range(2):  # warm-up
-        run()
-    if device == "cuda":
-        torch.cuda.synchronize()
     start = time.perf_counter()
-    for _ in range(repeats):
-        run()
+    model(x)[0].pow(2).sum().backward()
     if device == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - start) / repeats / x.size(0) * 1000
+    return (time.perf_counter() - start) / x.size(0) * 1000
 
 
 def main():
@@ -60,12 +54,18 @@ def main():
         "rim": RIMCell(args.input_size, num_cells=args.num_cells, cell_size=args.cell_size),
     }
     x = torch.randn(args.steps, args.batch, args.input_size, device=args.device)
-    results = {name: time_per_step(model.to(args.device), x, args.repeats, args.device)
-               for name, model in models.items()}
+    models = {name: model.to(args.device) for name, model in models.items()}
+    for model in models.values():  # warm-up
+        milliseconds_per_step(model, x, args.device)
+    rounds = {name: [] for name in models}
+    for _ in range(args.repeats):
+        for name, model in models.items():
+            rounds[name].append(milliseconds_per_step(model, x, args.device))
+    results = {name: statistics.median(times) for name, times in rounds.items()}
     for name, ms in results.items():
         print(json.dumps({"model": name, "ms_per_step": round(ms, 3), "ratio_to_lstm": round(ms / results["nn.LSTM"], 2),
                           "total_hidden": hidden, "batch": args.batch, "steps": args.steps,
-                          "threads": args.threads, "device": args.device}))
+                          "threads": args.threads, "device": args.device, "repeats": args.repeats}))
 
 
 if __name__ == "__main__":

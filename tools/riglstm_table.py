@@ -1,0 +1,82 @@
+"""Tables of docs/results/riglstm.md from the runs of tools/reproduce_riglstm.sh:
+
+    python -m tools.riglstm_table runs/riglstm
+
+Reads <runs>/<task>/<model>/train.log (fairseq-train) and test.log (fairseq-validate on the test splits) and prints
+one markdown table per task; missing runs are listed as not run.
+"""
+import os
+import re
+import sys
+
+from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+
+METRICS = re.compile(r"valid on '(\w+)' subset \| loss \S+ \| ce (\S+) \| acc (\S+) \| seq_acc (\S+)")
+UPDATES = re.compile(r"\| train \| epoch (\d+) .*\| num_updates (\d+)")
+
+
+def read_run(path):
+    """{'updates', 'epochs', 'valid': [(ce, acc, seq_acc) per epoch], 'test': {split: (ce, acc, seq_acc)}}"""
+    run = {"valid": [], "test": {}}
+    with open(os.path.join(path, "train.log")) as f:
+        for line in f:
+            match = METRICS.search(line)
+            if match and match.group(1) == "valid":
+                run["valid"].append(tuple(float(x) for x in match.groups()[1:]))
+            match = UPDATES.search(line)
+            if match:
+                run["epochs"], run["updates"] = int(match.group(1)), int(match.group(2))
+    test_log = os.path.join(path, "test.log")
+    if os.path.exists(test_log):
+        with open(test_log) as f:
+            for match in METRICS.finditer(f.read()):
+                run["test"][match.group(1)] = tuple(float(x) for x in match.groups()[1:])
+    return run
+
+
+def copying_table(runs):
+    lines = ["| model | updates | valid CE, T = 50 (best) | test CE, T = 200 | test copied-part exact, T = 200 |",
+             "|---|---|---|---|---|"]
+    for name, run in runs:
+        test = run["test"].get("test")
+        best = min(v[0] for v in run["valid"]) if run["valid"] else None
+        lines.append(f"| {name} | {run.get('updates', '-')} | {_fmt(best)} | {_fmt(test and test[0])} | "
+                     f"{_fmt(test and test[2])} |")
+    return lines
+
+
+def mnist_table(runs):
+    splits = sorted({s for _, run in runs for s in run["test"]}, key=lambda s: int(s[4:]))
+    lines = ["| model | updates | valid acc, 14x14 (best) | " + " | ".join(f"test acc {s[4:]}x{s[4:]}" for s in splits)
+             + " |", "|---" * (3 + len(splits)) + "|"]
+    for name, run in runs:
+        best = max(v[1] for v in run["valid"]) if run["valid"] else None
+        cells = [_fmt(run["test"][s][1] if s in run["test"] else None) for s in splits]
+        lines.append(f"| {name} | {run.get('updates', '-')} | {_fmt(best)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _fmt(value):
+    return "-" if value is None else f"{value:.4f}"
+
+
+def main(argv=None):
+    parser = OneLineArgumentParser(prog="python -m tools.riglstm_table", description=__doc__)
+    parser.add_argument("runs")
+    args = parser.parse_args(argv)
+    if not os.path.isdir(args.runs):
+        raise UsageError(f"no directory {args.runs}")
+    for task, make_table in (("copying", copying_table), ("seq_mnist", mnist_table)):
+        task_dir = os.path.join(args.runs, task)
+        names = sorted(os.listdir(task_dir)) if os.path.isdir(task_dir) else []
+        done = [(n, read_run(os.path.join(task_dir, n))) for n in names
+                if os.path.exists(os.path.join(task_dir, n, "test.log"))]
+        print(f"\n{task}\n")
+        print("\n".join(make_table(done)) if done else "(no finished run)")
+        unfinished = [n for n in names if n not in dict(done)]
+        if unfinished:
+            print(f"\nnot finished: {', '.join(unfinished)}")
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main, "python -m tools.riglstm_table"))
