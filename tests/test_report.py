@@ -70,6 +70,17 @@ def test_several_sweeps_and_bad_input(tmp_path):
     rows = report.main([str(first), str(second), "--out", str(tmp_path / "both")])
     assert [(r["sweep"], r["n"]) for r in rows] == [("a", 3), ("b", 3)]  # the same learner in two sweeps
     assert (tmp_path / "both" / "report.md").exists()
+    # one learner per sweep (FIND's grids): the sweep's name tells the learner, no column per differing flag
+    third = make_sweep(tmp_path, "c", archs=("transformer",))
+    rows = report.report([str(first), str(third)], str(tmp_path / "ac"))
+    assert [r["sweep"] for r in rows] == ["a", "c"] and "arch" not in rows[0]
+    rows = report.report([str(make_sweep(tmp_path, "find-x-lstm", archs=("lstm",))),
+                          str(make_sweep(tmp_path, "find-x-cnn", archs=("lstm",)))], str(tmp_path / "x"))
+    assert [r["label"] for r in rows] == ["lstm", "cnn"]  # what the names add to their shared prefix
+    assert (tmp_path / "ac" / "report.md").read_text().count("| sweep | n |") == 1
+    # a flag that varies within a sweep keeps its column
+    rows = report.report([str(first), str(make_sweep(tmp_path, "d"))], str(tmp_path / "ad"))
+    assert [(r["sweep"], r["arch"]) for r in rows] == [("a", "lstm"), ("d", "lstm"), ("d", "transformer")]
     with pytest.raises(UsageError, match="--out is needed"):
         report.main([str(first), str(second)])
     empty = tmp_path / "empty"

@@ -52,11 +52,17 @@ def load_sweep(sweep_dir):
 
 
 def axes_of(sweeps):
-    """Keys other than the seed whose value differs between the planned runs, and "sweep" for several sweeps."""
-    configs = [config for runs in sweeps.values() for config, _, _ in runs]
-    keys = list(dict.fromkeys(k for config in configs for k in config))
-    axes = [k for k in keys if k != "seed" and len({json.dumps(c.get(k)) for c in configs}) > 1]
-    return (["sweep"] if len(sweeps) > 1 else []) + axes
+    """Keys other than the seed whose value differs between the planned runs, and "sweep" for several sweeps.
+    Keys that differ only from one sweep to another are told by the sweep's name (FIND's learners: one per grid)."""
+    def varying(configs):
+        keys = dict.fromkeys(k for config in configs for k in config)
+        return [k for k in keys if k != "seed" and len({json.dumps(c.get(k)) for c in configs}) > 1]
+
+    if len(sweeps) == 1:
+        return varying([config for runs in sweeps.values() for config, _, _ in runs])
+    within = {k for runs in sweeps.values() for k in varying([config for config, _, _ in runs])}
+    every = varying([config for runs in sweeps.values() for config, _, _ in runs])
+    return ["sweep"] + [k for k in every if k in within]
 
 
 def group_runs(sweeps, axes):
@@ -78,7 +84,7 @@ def mean_sd(values):
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
 
 
-def summarize(key, group, axes, rules, candidates):
+def summarize(key, group, axes, rules, candidates, prefix_length=0):
     results = group["results"]
     row = {axis: value for axis, value in zip(axes, key)}
     row.update(n=len(results), planned=group["planned"], failed=group["failed"])
@@ -92,7 +98,10 @@ def summarize(key, group, axes, rules, candidates):
     row["dl_n"] = len(lengths)
     for rule in candidates:
         row[f"dl_{rule}_mean"], row[f"dl_{rule}_sd"] = mean_sd([d[rule] for d in lengths if rule in d])
-    row["label"] = ", ".join(f"{a}={v}" for a, v in zip(axes, key)) or "all runs"
+    row["label"] = ", ".join(f"{a}={v}" for a, v in zip(axes, key) if a != "sweep") or "all runs"
+    if "sweep" in axes:  # in plots, a sweep goes by what its name adds to the others' (find-fpa-...-cnn: cnn)
+        row["label"] = key[axes.index("sweep")][prefix_length:] + ("" if row["label"] == "all runs"
+                                                                   else f", {row['label']}")
     row["lengths"] = lengths
     return row
 
@@ -184,7 +193,8 @@ def report(sweep_dirs, out):
     results = [r for g in groups.values() for r in g["results"]]
     rules = list(dict.fromkeys(rule for r in results for rule in r.get("fpa") or {}))
     candidates = list(dict.fromkeys(rule for r in results for rule in r.get("description_length") or {}))
-    rows = [summarize(key, group, axes, rules, candidates) for key, group in groups.items()]
+    prefix_length = os.path.commonprefix(list(sweeps)).rfind("-") + 1 if len(sweeps) > 1 else 0
+    rows = [summarize(key, group, axes, rules, candidates, prefix_length) for key, group in groups.items()]
     table = markdown(rows, axes, rules, candidates)
     os.makedirs(out, exist_ok=True)
     written = [os.path.join(out, "report.md"), os.path.join(out, "report.csv")]
