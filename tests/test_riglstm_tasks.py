@@ -131,3 +131,19 @@ def test_bad_input_is_one_line_in_fairseq_train(tmp_path):
         "'/nonexistent/mnist.pkl.gz')")
     assert "Traceback" not in result.stderr
     assert not os.listdir(tmp_path)
+
+
+def test_results_table_reads_fairseq_logs(tmp_path, capsys):
+    from tools.riglstm_table import main
+
+    line = "2026-01-01 | INFO | {0} | valid on '{0}' subset | loss 1 | ce {1} | acc {2} | seq_acc {3} | wps 0\n"
+    run = tmp_path / "seq_mnist" / "rim"
+    run.mkdir(parents=True)
+    (run / "train.log").write_text(line.format("valid", 2.0, 0.25, 0.25) + line.format("valid", 1.5, 0.5, 0.5)
+                                   + "x | INFO | train | epoch 002 | loss 1 | num_updates 30 | lr 1\n")
+    (run / "test.log").write_text(line.format("test24", 1.9, 0.125, 0.125) + line.format("test14", 1.6, 0.375, 0.375))
+    (tmp_path / "seq_mnist" / "riglstm").mkdir()  # started, not finished
+    main([str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "| rim | 30 | 0.5000 | 0.3750 | 0.1250 |" in out  # test splits in resolution order
+    assert "not finished: riglstm" in out and "copying\n\n(no finished run)" in out
