@@ -108,6 +108,10 @@ def test_seq_mnist_splits(tmp_path):
     train, valid, test = (task.load_dataset(s) for s in ("train", "valid", "test8"))
     assert (len(train), len(valid), len(test)) == (1198, 299, 300)
     assert train.inputs.shape[1] == 36 and test.inputs.shape[1] == 64 and task.load_dataset("test7").inputs.shape[1] == 49
+    limited = SeqMNISTTask(SeqMNISTConfig(mnist_path="digits", train_resolution=6, max_train_examples=50,
+                                          max_valid_examples=20))
+    assert (len(limited.load_dataset("train")), len(limited.load_dataset("valid"))) == (50, 20)
+    assert torch.equal(limited.load_dataset("valid").inputs, valid.inputs[:20])  # a prefix of the same split
     with pytest.raises(UsageError, match="no split 'test9'"):
         task.load_dataset("test9")
 

@@ -19,8 +19,8 @@ COPYING="--task copying --dormant 50 --test-dormant 200 --train-size 3200 --vali
          --data-seed 1"
 COPYING_BUDGET="--lr 1e-3 --max-epoch ${COPY_EPOCHS:-6}"
 MNIST="--task seq_mnist --mnist-path data/mnist.pkl.gz --train-resolution 14 --test-resolutions 14,16,19,24
-       --max-train-examples 9600 --max-test-examples ${MNIST_TEST:-1000}"
-MNIST_BUDGET="--lr 2e-3 --max-epoch ${MNIST_EPOCHS:-1} --best-checkpoint-metric acc --maximize-best-checkpoint-metric"
+       --max-train-examples 9600 --max-valid-examples 1000 --max-test-examples ${MNIST_TEST:-1000}"
+MNIST_BUDGET="--batch-size-valid 500 --lr 2e-3 --max-epoch ${MNIST_EPOCHS:-1} --best-checkpoint-metric acc --maximize-best-checkpoint-metric"
 
 run() {  # name task_flags budget_flags model_flags test_subsets [extra model flags]
   local dir=$OUT/$1

@@ -81,6 +81,7 @@ class SeqMNISTConfig(FairseqDataclass):
     valid_fraction: float = field(default=0.2, metadata={"help": "share of the training set held out for validation"})
     split_seed: int = field(default=1, metadata={"help": "seed of the train/validation split"})
     max_train_examples: int = field(default=0, metadata={"help": "use only this many training examples (0: all)"})
+    max_valid_examples: int = field(default=0, metadata={"help": "use only this many validation examples (0: all)"})
     max_test_examples: int = field(default=0, metadata={"help": "use only the first this many test images (0: all)"})
 
 
@@ -107,8 +108,8 @@ class SeqMNISTTask(LabelledSequenceTask):
             order = np.random.RandomState(self.cfg.split_seed).permutation(len(train_x))
             cut = int(round(len(order) * (1 - self.cfg.valid_fraction)))
             train, valid = order[:cut], order[cut:]
-            if self.cfg.max_train_examples:
-                train = train[: self.cfg.max_train_examples]
+            train = train[: self.cfg.max_train_examples or None]
+            valid = valid[: self.cfg.max_valid_examples or None]
             test = slice(0, self.cfg.max_test_examples or None)
             self._images = {"train": (train_x[train], train_y[train]), "valid": (train_x[valid], train_y[valid]),
                             "test": (test_x[test], test_y[test])}
