@@ -8,7 +8,7 @@ Every run is the fairseq experiment of ``--task sequence_lookup --arch lookup_rn
 lookup_squared_error --optimizer shrink_sgd``, built by fairseq from the very arguments of the stock command that
 ``result.json`` records (``fairseq_train_command``). The updates are driven here, with the calls fairseq's Trainer
 makes for one update (the task's forward and backward, gradients divided by the batch size, clipping, the
-optimizer's step), because the Trainer's own bookkeeping costs twice the update of this tiny network; stock
+optimizer's step), because the Trainer's own bookkeeping costs more than the update of this tiny network; stock
 fairseq-train reaches the same weights (tests/test_lookup25.py). Each seed's checkpoint (stock format, with the
 per-sweep history in its task state) goes to ``<out>/seed<k>/checkpoint_last.pt``; ``<out>/result.json`` holds the
 configuration and every seed's numbers. Pictures: ``python -m tools.lookup25_pictures <out>``.
