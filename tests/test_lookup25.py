@@ -196,6 +196,7 @@ def test_pictures(fixed_run):
         assert os.path.getsize(path) > 10_000
     with pytest.raises(UsageError, match=r"has seeds \[0\], not 9"):
         lookup25_pictures.draw(str(fixed_run), seed=9)
+    assert torch.is_grad_enabled()  # drawing leaves the process's autograd mode alone
 
 
 def test_stock_fairseq_train_reaches_the_same_weights_with_variable_timing(tmp_path):

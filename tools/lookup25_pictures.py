@@ -15,6 +15,7 @@ import json
 import os
 
 import numpy as np
+import torch
 
 from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
 from tools import lookup25
@@ -37,13 +38,11 @@ def load_run(run_dir, seed):
     checkpoint = os.path.join(run_dir, f"seed{seed}", lookup25.CHECKPOINT)
     if not os.path.isfile(checkpoint):
         raise UsageError(f"{checkpoint} does not exist; re-run {' '.join(result['command'])}")
-    import torch
     from fairseq import checkpoint_utils
 
     import seq_plugins  # noqa: F401  (registers the components, allowlists checkpoint globals)
 
     models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint])
-    torch.set_grad_enabled(False)
     return result, runs[seed], models[0].eval(), task
 
 
@@ -152,6 +151,7 @@ def write_gif(history, task, path, frames=40):
     plt.close(fig)
 
 
+@torch.no_grad()
 def draw(run_dir, seed=None, out=None, gif=False):
     import matplotlib
 
