@@ -94,8 +94,10 @@ def aggregate(rules, dumps, include_train=False):
 
 
 def format_report(result):
-    lines = [f"FPA over {result['n_seeds']} seeds, {len(result['probes'])} probes scored"]
-    lines += [f"  {rule:<10} {value:.2f}" for rule, value in result["fpa"].items()]
+    lines = [f"FPA over {result['n_seeds']} seeds, {len(result['probes'])} probes scored "
+             "(and the mean over probes of the fraction of seeds agreeing with the rule)"]
+    lines += [f"  {rule:<10} {value:.2f}   per probe {sum(result['per_probe'][rule]) / len(result['probes']):.2f}"
+              for rule, value in result["fpa"].items()]
     return "\n".join(lines)
 
 
