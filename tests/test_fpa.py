@@ -93,6 +93,9 @@ def test_fairseq_default_minimum_length_forbids_the_empty_output(empty_output_mo
                              str(empty_output_model / "fpa" / "data-bin"))
     predictions = {i: p for i, _s, p, _t in predict_split(model, task, "test", 10, min_len=1)}
     assert len(predictions[1]) > 1  # something other than end-of-sequence was forced first
+    import torch
+
+    assert torch.is_grad_enabled()  # loading and decoding leave later training in this process alone
 
 
 def test_dump_rejects_an_empty_probe_split(empty_output_model, tmp_path):

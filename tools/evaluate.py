@@ -18,7 +18,6 @@ ID_SPLIT = "test"
 
 
 def load_model(checkpoint, data_bin):
-    import torch
     from fairseq import checkpoint_utils
 
     import seq_plugins  # noqa: F401  (registers our components, allowlists checkpoint globals)
@@ -26,9 +25,7 @@ def load_model(checkpoint, data_bin):
     if not os.path.isfile(checkpoint):
         raise UsageError(f"checkpoint {checkpoint} does not exist")
     models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint], arg_overrides={"data": data_bin})
-    model = models[0].eval()
-    torch.set_grad_enabled(False)
-    return model, task
+    return models[0].eval(), task
 
 
 def predict_split(model, task, split, batch_size, min_len=1, max_len=None):

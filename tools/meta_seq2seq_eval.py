@@ -16,7 +16,6 @@ PROG = "python -m tools.meta_seq2seq_eval"
 
 
 def load_model(checkpoint):
-    import torch
     from fairseq import checkpoint_utils
 
     import seq_plugins  # noqa: F401  (registers our components, allowlists checkpoint globals)
@@ -24,7 +23,6 @@ def load_model(checkpoint):
     if not os.path.isfile(checkpoint):
         raise UsageError(f"checkpoint {checkpoint} does not exist")
     models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint])
-    torch.set_grad_enabled(False)
     return models[0].eval(), task
 
 
@@ -48,6 +46,13 @@ def read_queries(path):
 
 def evaluate_episode(model, task, episode, batch_size):
     """Counts of exact matches over all queries, those in the support set and those not in it."""
+    import torch
+
+    with torch.no_grad():  # not torch.set_grad_enabled(False): callers in the same process may train afterwards
+        return _count_matches(model, task, episode, batch_size)
+
+
+def _count_matches(model, task, episode, batch_size):
     import torch
 
     from seq_plugins.tasks.meta_seq2seq_episodes import collate_episode
