@@ -32,7 +32,10 @@ def test_aggregate_on_hand_made_dumps():
     assert result["probes"] == ["a a", "a a a a"]  # the training input is not scored
     assert result["fpa"] == {"mem": 0.0, "add": 0.25, "mul": 0.5}
     assert result["per_probe"]["mul"] == [0.75, 0.5] and result["per_probe"]["add"] == [0.25, 0.5]
+    assert result["per_probe_mean"]["mul"] == 0.625
     assert "  mul        0.50   per probe 0.62" in fpa.format_report(result).splitlines()
+    only_train = dict(RULES, train=[[src, "x"] for src in RULES["probes"]])  # nothing left to score
+    assert "  mul        1.00   per probe -" in fpa.format_report(fpa.aggregate(only_train, dumps)).splitlines()
     # every seed reproduces the training example, so including it changes nothing here but the probe count
     with_train = fpa.aggregate(RULES, dumps, include_train=True)
     assert with_train["fpa"] == result["fpa"] and len(with_train["per_probe"]["mem"]) == 3

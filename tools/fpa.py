@@ -76,7 +76,8 @@ def read_rules(path):
 
 def aggregate(rules, dumps, include_train=False):
     """``dumps`` maps a name (e.g. the path) to its records. Returns {"n_seeds", "probes" (the indices scored),
-    "fpa": {rule: fraction}, "per_probe": {rule: [fraction per scored probe]}}."""
+    "fpa": {rule: fraction}, "per_probe": {rule: [fraction per scored probe]}, "per_probe_mean": {rule: their mean,
+    None when no probe is scored}}."""
     probes = rules["probes"]
     train_inputs = {src for src, _ in rules["train"]}
     scored = [i for i, src in enumerate(probes) if include_train or src not in train_inputs]
@@ -90,14 +91,17 @@ def aggregate(rules, dumps, include_train=False):
         follows = [[records[i]["pred"] == outputs[i] for i in scored] for records in dumps.values()]
         fpa[rule] = sum(all(seed) for seed in follows) / n
         per_probe[rule] = [sum(seed[k] for seed in follows) / n for k in range(len(scored))]
-    return {"n_seeds": n, "probes": [probes[i] for i in scored], "fpa": fpa, "per_probe": per_probe}
+    per_probe_mean = {rule: sum(values) / len(values) if values else None for rule, values in per_probe.items()}
+    return {"n_seeds": n, "probes": [probes[i] for i in scored], "fpa": fpa, "per_probe": per_probe,
+            "per_probe_mean": per_probe_mean}
 
 
 def format_report(result):
     lines = [f"FPA over {result['n_seeds']} seeds, {len(result['probes'])} probes scored "
              "(and the mean over probes of the fraction of seeds agreeing with the rule)"]
-    lines += [f"  {rule:<10} {value:.2f}   per probe {sum(result['per_probe'][rule]) / len(result['probes']):.2f}"
-              for rule, value in result["fpa"].items()]
+    for rule, value in result["fpa"].items():
+        mean = result["per_probe_mean"][rule]
+        lines.append(f"  {rule:<10} {value:.2f}   per probe {'-' if mean is None else f'{mean:.2f}'}")
     return "\n".join(lines)
 
 
