@@ -58,10 +58,10 @@ def axes_of(sweeps):
         keys = dict.fromkeys(k for config in configs for k in config)
         return [k for k in keys if k != "seed" and len({json.dumps(c.get(k)) for c in configs}) > 1]
 
-    if len(sweeps) == 1:
-        return varying([config for runs in sweeps.values() for config, _, _ in runs])
-    within = {k for runs in sweeps.values() for k in varying([config for config, _, _ in runs])}
     every = varying([config for runs in sweeps.values() for config, _, _ in runs])
+    if len(sweeps) == 1:
+        return every
+    within = {k for runs in sweeps.values() for k in varying([config for config, _, _ in runs])}
     return ["sweep"] + [k for k in every if k in within]
 
 

@@ -32,7 +32,7 @@ class _SequenceWeightGrad(torch.autograd.Function):
 
 
 class _Steps:
-    """One weight's state during a pass: the zero slots, the next step, the inputs seen."""
+    """One weight's state during a pass: the zero slots and the inputs seen (their count is the next step)."""
 
     def __init__(self, weight, steps, batch):
         self.inputs = []
@@ -89,9 +89,7 @@ def make_stepped(module):
 def deferred_weight_gradients(module, steps, batch):
     """Within the block, the stepped modules under ``module`` defer their weight gradients over ``steps`` calls
     each (a batch of ``batch`` rows); without gradients to compute they run as their parents."""
-    stepped = [m for m in module.modules() if isinstance(m, _Stepped)]
-    if not torch.is_grad_enabled():
-        stepped = []
+    stepped = [m for m in module.modules() if isinstance(m, _Stepped)] if torch.is_grad_enabled() else []
     for m in stepped:
         m._begin(steps, batch)
     try:
