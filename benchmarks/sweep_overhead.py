@@ -59,6 +59,8 @@ def main():
     parser.add_argument("--grid", help="a grid of your own instead of the tiny one")
     parser.add_argument("--task", help="with --grid: its preprocess.find data set")
     args = parser.parse_args()
+    if bool(args.grid) != bool(args.task):
+        parser.error("--grid and --task go together")
     from preprocess import find
 
     with tempfile.TemporaryDirectory() as tmp:
