@@ -130,28 +130,37 @@ def make_split(name, seed=0):
     raise UsageError(f"unknown split {name!r}; choose from {', '.join(SPLITS)}")
 
 
-def read_official(path):
-    """Commands of an official split file, each checked against the interpreter; a UsageError names the line."""
+def read_lines(path):
+    """(line number, command words, action words) of each ``IN: ... OUT: ...`` line of a file in the official
+    format; a UsageError names the file and the line."""
     if not os.path.isfile(path):
         raise UsageError(f"{path} does not exist")
-    out = []
+    pairs = []
     with open(path) as f:
         for number, text in enumerate(f, start=1):
             if not text.strip():
                 continue
             head, sep, actions = text.strip().partition(" OUT: ")
-            if not sep or not head.startswith("IN: "):
+            if not sep or not head.startswith("IN: ") or not head[4:].split() or not actions.split():
                 raise UsageError(f"{path}:{number}: expected 'IN: <command> OUT: <actions>'")
-            command = head[len("IN: "):].strip()
-            try:
-                meaning = interpret(command)
-            except ValueError as err:
-                raise UsageError(f"{path}:{number}: {err}") from None
-            if actions.split() != meaning:
-                raise UsageError(f"{path}:{number}: OUT does not match the meaning of {command!r}")
-            out.append(command)
-    if not out:
+            pairs.append((number, head[4:].split(), actions.split()))
+    if not pairs:
         raise UsageError(f"{path} holds no lines")
+    return pairs
+
+
+def read_official(path):
+    """Commands of an official split file, each checked against the interpreter; a UsageError names the line."""
+    out = []
+    for number, words, actions in read_lines(path):
+        command = " ".join(words)
+        try:
+            meaning = interpret(command)
+        except ValueError as err:
+            raise UsageError(f"{path}:{number}: {err}") from None
+        if actions != meaning:
+            raise UsageError(f"{path}:{number}: OUT does not match the meaning of {command!r}")
+        out.append(command)
     return out
 
 

@@ -10,6 +10,7 @@ queries by the ``IN: ... OUT: ...`` lines of a file (the support set stays).
 import os
 
 from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from seq_plugins.scan import read_lines
 from tools.atomic_files import write_json
 
 PROG = "python -m tools.meta_seq2seq_eval"
@@ -28,20 +29,7 @@ def load_model(checkpoint):
 
 def read_queries(path):
     """(input words, output symbols) of each ``IN: ... OUT: ...`` line; a UsageError names a bad line."""
-    if not os.path.isfile(path):
-        raise UsageError(f"{path} does not exist")
-    pairs = []
-    with open(path) as f:
-        for number, text in enumerate(f, start=1):
-            if not text.strip():
-                continue
-            head, sep, out = text.strip().partition(" OUT: ")
-            if not sep or not head.startswith("IN: ") or not head[4:].split() or not out.split():
-                raise UsageError(f"{path}:{number}: expected 'IN: <command> OUT: <actions>'")
-            pairs.append((head[4:].split(), out.split()))
-    if not pairs:
-        raise UsageError(f"{path} holds no lines")
-    return pairs
+    return [(words, actions) for _number, words, actions in read_lines(path)]
 
 
 def evaluate_episode(model, task, episode, batch_size):
