@@ -5,13 +5,13 @@
 #   bash tools/reproduce_find.sh [fpa|mdl|report]...     (default: fpa mdl report)
 #
 # Cheap tasks and learners first. Re-running resumes every sweep: finished runs are skipped. WORKERS (default 2)
-# runs at once, one thread each.
+# runs at once, one thread each. TASKS and LEARNERS (space-separated, defaults below) pick a subset.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 WORKERS=${WORKERS:-2}
-TASKS="hierar-or-linear/4 comp-or-mem/5 add-or-mul/20 count-or-mem/40"
-LEARNERS="transformer cnn lstm_attention lstm_noattention"
+TASKS=${TASKS:-hierar-or-linear/4 comp-or-mem/5 add-or-mul/20 count-or-mem/40}
+LEARNERS=${LEARNERS:-transformer cnn lstm_attention lstm_noattention}
 PHASES=${*:-fpa mdl report}
 status=0
 
