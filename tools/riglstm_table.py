@@ -3,7 +3,8 @@
     python -m tools.riglstm_table runs/riglstm
 
 Reads <runs>/<task>/<model>/train.log (fairseq-train) and test.log (fairseq-validate on the test splits) and prints
-one markdown table per task; missing runs are listed as not run.
+one markdown table per task; missing runs are listed as not run. Scores are (ce, acc, seq_acc), or (ce, frame_bce,
+frame_sqerr) for bouncing balls.
 """
 import os
 import re
@@ -11,7 +12,8 @@ import sys
 
 from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
 
-METRICS = re.compile(r"valid on '(\w+)' subset \| loss \S+ \| ce (\S+) \| acc (\S+) \| seq_acc (\S+)")
+METRICS = re.compile(r"valid on '(\w+)' subset \| loss \S+ \| ce (\S+) \| (?:acc|frame_bce) (\S+) \| "
+                     r"(?:seq_acc|frame_sqerr) (\S+)")
 UPDATES = re.compile(r"\| train \| epoch (\d+) .*\| num_updates (\d+)")
 
 
@@ -45,6 +47,19 @@ def copying_table(runs):
     return lines
 
 
+def bouncing_balls_table(runs):
+    splits = sorted({s for _, run in runs for s in run["test"]}, key=lambda s: int(s[4:]))
+    lines = ["| model | updates | valid BCE per frame, 4 balls (best) | "
+             + " | ".join(f"test BCE / sq. error per frame, {s[4:]} balls" for s in splits) + " |",
+             "|---" * (3 + len(splits)) + "|"]
+    for name, run in runs:
+        best = min(v[1] for v in run["valid"]) if run["valid"] else None
+        cells = [f"{_fmt(run['test'][s][1])} / {_fmt(run['test'][s][2])}" if s in run["test"] else "-"
+                 for s in splits]
+        lines.append(f"| {name} | {run.get('updates', '-')} | {_fmt(best)} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def mnist_table(runs):
     splits = sorted({s for _, run in runs for s in run["test"]}, key=lambda s: int(s[4:]))
     lines = ["| model | updates | valid acc, 14x14 (best) | " + " | ".join(f"test acc {s[4:]}x{s[4:]}" for s in splits)
@@ -66,7 +81,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not os.path.isdir(args.runs):
         raise UsageError(f"no directory {args.runs}")
-    for task, make_table in (("copying", copying_table), ("seq_mnist", mnist_table)):
+    for task, make_table in (("copying", copying_table), ("seq_mnist", mnist_table),
+                             ("bouncing_balls", bouncing_balls_table)):
         task_dir = os.path.join(args.runs, task)
         names = sorted(os.listdir(task_dir)) if os.path.isdir(task_dir) else []
         done = [(n, read_run(os.path.join(task_dir, n))) for n in names

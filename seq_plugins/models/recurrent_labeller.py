@@ -1,9 +1,10 @@
-"""Recurrent sequence classifiers and per-step labellers for ``--task copying`` and ``--task seq_mnist``:
-``--arch riglstm`` (docs/riglstm.md), ``--arch rim`` and ``--arch lstm_labeller`` (nn.LSTM; stock fairseq already
-owns the name ``lstm``).
+"""Recurrent sequence classifiers and per-step labellers for ``--task copying``, ``--task seq_mnist`` and ``--task
+bouncing_balls``: ``--arch riglstm`` (docs/riglstm.md), ``--arch rim``, ``--arch grid_lstm`` (2-D Grid LSTM) and
+``--arch lstm_labeller`` (nn.LSTM; stock fairseq already owns the name ``lstm``).
 
-Tokens are embedded, run through the recurrence, and a linear layer reads every step's output (a label per step)
-or the last step's (one label per sequence), as the task asks.
+Tokens are embedded (float input vectors such as frames are encoded by a linear layer), run through the recurrence,
+and a linear layer reads every step's output (a label per step, or a logit per pixel of the next frame) or the last
+step's (one label per sequence), as the task asks.
 """
 from dataclasses import dataclass, field
 
@@ -13,18 +14,25 @@ from torch import nn
 
 from seq_plugins.cli import UsageError
 from seq_plugins.modules import RigLSTMCell, RIMCell
+from seq_plugins.modules.grid_lstm import GridLSTM
 from seq_plugins.modules.riglstm_cell import MECHANISMS
 
 
 @dataclass
 class LabellerConfig(FairseqDataclass):
-    embed_dim: int = field(default=16, metadata={"help": "input token embedding size"})
+    embed_dim: int = field(default=16, metadata={"help": "input token embedding (or frame encoding) size"})
     dropout: float = field(default=0.0, metadata={"help": "dropout on the recurrence's outputs"})
 
 
 @dataclass
 class LSTMLabellerConfig(LabellerConfig):
     hidden_size: int = field(default=384, metadata={"help": "LSTM state size"})
+
+
+@dataclass
+class GridLSTMConfig(LabellerConfig):
+    hidden_size: int = field(default=128, metadata={"help": "size of the hidden vectors and memories"})
+    num_layers: int = field(default=2, metadata={"help": "blocks along the depth dimension"})
 
 
 @dataclass
@@ -75,9 +83,13 @@ class LSTMRecurrence(nn.Module):
 
 
 class RecurrentLabeller(BaseFairseqModel):
-    def __init__(self, recurrence, embed_dim, num_input_tokens, num_classes, labels_per_step, dropout):
+    def __init__(self, recurrence, embed_dim, num_input_tokens, num_classes, labels_per_step, dropout,
+                 input_features=0):
         super().__init__()
-        self.embed_tokens = nn.Embedding(num_input_tokens, embed_dim)
+        if input_features:
+            self.encode_inputs = nn.Linear(input_features, embed_dim)
+        else:
+            self.embed_tokens = nn.Embedding(num_input_tokens, embed_dim)
         self.recurrence = recurrence
         self.dropout = nn.Dropout(dropout)
         self.output_projection = nn.Linear(recurrence.output_size, num_classes)
@@ -86,13 +98,15 @@ class RecurrentLabeller(BaseFairseqModel):
     @classmethod
     def build_model(cls, cfg, task):
         if not hasattr(task, "labels_per_step"):
-            raise UsageError(f"--arch {cls.arch_name} needs --task copying or --task seq_mnist")
+            raise UsageError(f"--arch {cls.arch_name} needs --task copying, seq_mnist or bouncing_balls")
         return cls(cls.build_recurrence(cfg, cfg.embed_dim), cfg.embed_dim, task.num_input_tokens,
-                   task.num_classes, task.labels_per_step, cfg.dropout)
+                   task.num_classes, task.labels_per_step, cfg.dropout, task.input_features)
 
     def forward(self, src_tokens, **unused):
-        """(batch, time) tokens -> logits (batch, time, classes) or (batch, classes)."""
-        outputs, _ = self.recurrence(self.embed_tokens(src_tokens).transpose(0, 1))
+        """(batch, time) tokens or (batch, time, features) inputs -> logits (batch, time, classes) or
+        (batch, classes)."""
+        embed = self.embed_tokens if hasattr(self, "embed_tokens") else self.encode_inputs
+        outputs, _ = self.recurrence(embed(src_tokens).transpose(0, 1))
         features = self.dropout(outputs if self.labels_per_step else outputs[-1])
         logits = self.output_projection(features)
         return logits.transpose(0, 1) if self.labels_per_step else logits
@@ -108,6 +122,17 @@ class LSTMLabeller(RecurrentLabeller):
     @staticmethod
     def build_recurrence(cfg, input_size):
         return LSTMRecurrence(input_size, cfg.hidden_size)
+
+
+@register_model("grid_lstm", dataclass=GridLSTMConfig)
+class GridLSTMLabeller(RecurrentLabeller):
+    arch_name = "grid_lstm"
+
+    @staticmethod
+    def build_recurrence(cfg, input_size):
+        if cfg.num_layers < 1:
+            raise UsageError(f"--num-layers must be at least 1, got {cfg.num_layers}")
+        return GridLSTM(input_size, cfg.hidden_size, cfg.num_layers)
 
 
 @register_model("rim", dataclass=RIMConfig)

@@ -1,5 +1,6 @@
-"""Tasks whose examples are fixed-length token sequences with a label per step or per sequence, generated or loaded
-in memory (no data-bin): the base of ``--task copying`` and ``--task seq_mnist``."""
+"""Tasks whose examples are fixed-length sequences (of tokens, or of feature vectors such as frames) with a label per
+step or per sequence, generated or loaded in memory (no data-bin): the base of ``--task copying``, ``--task
+seq_mnist`` and ``--task bouncing_balls``."""
 import numpy as np
 import torch
 from fairseq.data import FairseqDataset
@@ -10,7 +11,8 @@ from seq_plugins.tasks.exact_batches import ExactBatchesMixin
 
 
 class LabelledSequences(FairseqDataset):
-    """inputs (n, length) int64; targets (n, length) for a label per step or (n,) for one per sequence;
+    """inputs (n, length) int64 tokens or (n, length, features) float; targets (n, length) for a label per step,
+    (n,) for one per sequence, or (n, length, classes) float for a Bernoulli target per class and step (frames);
     scored (length,) bool: the steps whose labels must all be right for the sequence to count as right."""
 
     def __init__(self, inputs, targets, scored=None):
@@ -47,9 +49,11 @@ class LabelledSequences(FairseqDataset):
 
 
 class LabelledSequenceTask(ExactBatchesMixin, FairseqTask):
-    """Subclasses set ``num_input_tokens``, ``num_classes``, ``labels_per_step`` and define ``make_split``."""
+    """Subclasses set ``num_input_tokens`` (or ``input_features``: the size of a float input vector per step),
+    ``num_classes``, ``labels_per_step`` and define ``make_split``."""
 
     num_input_tokens: int
+    input_features = 0
     num_classes: int
     labels_per_step: bool
 
