@@ -153,3 +153,17 @@ def test_results_table_reads_frame_metrics(tmp_path, capsys):
     main([str(tmp_path)])
     out = capsys.readouterr().out
     assert "| rim | 30 | 50.0000 | 80.0000 / 10.0000 | 90.0000 / 12.0000 |" in out  # fewest balls first
+
+
+def test_baselines(capsys):
+    from tools.bouncing_balls_baselines import main
+
+    small = ["--frames", "6", "--resolution", "8", "--train-size", "20", "--valid-size", "10", "--test-size", "10"]
+    main([*small, "--speed", "0"])  # balls that never move: "no motion" is a perfect prediction
+    rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["| valid", "| test5", "| test6"]
+    assert all(float(row[1]) == 0 for row in rows)
+    main(small)
+    for row in capsys.readouterr().out.splitlines()[2:]:
+        no_motion, mean_sq, mean_bce, floor = map(float, row.strip(" |").split(" | ")[1:])
+        assert 0 < no_motion < mean_sq and 0 < floor < mean_bce
