@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The CPU-budget runs of docs/results/riglstm.md, one at a time on one thread: copying (T = 50 -> 200) and
-# sequential MNIST (14x14 -> 16, 19, 24) for lstm_labeller, rim and riglstm, then RigLSTM's ablations on copying.
+# sequential MNIST (14x14 -> 16, 19, 24) for lstm_labeller, rim and riglstm, then RigLSTM's ablations on copying,
+# then bouncing balls (4 balls -> 5, 6) for the three and grid_lstm.
 # Finished runs are skipped when re-run; tools.riglstm_table prints the tables from what exists.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,12 +15,17 @@ declare -A MODEL=(
   [lstm]="--arch lstm_labeller --hidden-size 192"
   [rim]="--arch rim --num-cells 6 --cell-size 32 --num-active 4"
   [riglstm]="--arch riglstm --num-cells 6 --cell-size 32 --num-active 5 --num-views 6 --top-views 5 --top-cells 5"
+  [grid_lstm]="--arch grid_lstm --hidden-size 96 --num-layers 2"
 )
 COPYING="--task copying --dormant 50 --test-dormant 200 --train-size 3200 --valid-size 256 --test-size 512
          --data-seed 1"
 COPYING_BUDGET="--lr 1e-3 --max-epoch ${COPY_EPOCHS:-6}"
 MNIST="--task seq_mnist --mnist-path data/mnist.pkl.gz --train-resolution 14 --test-resolutions 14,16,19,24
        --max-train-examples 9600 --max-valid-examples 1000 --max-test-examples ${MNIST_TEST:-1000}"
+BALLS="--task bouncing_balls --train-balls 4 --test-balls 4,5,6 --frames 30 --resolution 16 --train-size 1600
+       --valid-size 200 --test-size 200 --data-seed 1"
+# a 16x16 frame has 256 inputs: a wider encoder than the tokens' 16 (the later --embed-dim wins)
+BALLS_BUDGET="--embed-dim 64 --lr 1e-2 --max-epoch ${BALLS_EPOCHS:-12}"
 MNIST_BUDGET="--batch-size-valid 500 --lr 2e-3 --max-epoch ${MNIST_EPOCHS:-1} --best-checkpoint-metric acc --maximize-best-checkpoint-metric"
 
 run() {  # name task_flags budget_flags model_flags test_subsets [extra model flags]
@@ -48,5 +54,8 @@ for model in lstm rim riglstm; do
 done
 for flag in input-views cell-selection input-selection state-selection soft-update; do
   run "copying/riglstm-no-$flag" "$COPYING" "$COPYING_BUDGET" "${MODEL[riglstm]}" test "--no-$flag"
+done
+for model in lstm rim riglstm grid_lstm; do
+  run "bouncing_balls/$model" "$BALLS" "$BALLS_BUDGET" "${MODEL[$model]}" test4,test5,test6
 done
 echo "$(date +%T) done"
