@@ -25,6 +25,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--episode-type", default="scan_prim_permutation")
     args = parser.parse_args()
 
     import torch
@@ -37,7 +38,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     task = MetaSeq2SeqEpisodesTask.setup_task(
-        MetaSeq2SeqEpisodesConfig(episode_type="scan_prim_permutation", seed=args.seed))
+        MetaSeq2SeqEpisodesConfig(episode_type=args.episode_type, seed=args.seed))
     model = MetaSeq2Seq(MetaSeq2SeqConfig(), task.src_dict, task.tgt_dict).to(args.device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     pad = task.tgt_dict.pad()
@@ -66,7 +67,7 @@ def main():
             wall.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
     load = os.getloadavg()
-    print(f"device {args.device}, threads {args.threads}, {args.episodes} episodes after {args.warmup} warm-up: "
+    print(f"{args.episode_type}: device {args.device}, threads {args.threads}, {args.episodes} episodes after {args.warmup} warm-up: "
           f"wall median {statistics.median(wall):.4f} s, mean {statistics.mean(wall):.4f} s per episode; "
           f"CPU time of the process median {statistics.median(cpu):.4f} s per episode; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -7,12 +7,16 @@ C_t = tanh(W_c [Q_t; M_t]). The decoder is a 2-layer LSTM whose hidden and cell 
 the last, end-of-sequence position), with dot attention over C scaled by 1/sqrt(m) and output
 W_o tanh(W_a [h_t; c_t]). Without input feeding, teacher forcing runs the whole target through one LSTM call.
 
-Padding: queries and support items of different lengths are padded; the encoders pack them (so no state reads
-padding), and the decoder's attention gives padded query positions zero weight. (Lake's original code does not
+Padding: queries and support items of different lengths are padded; the encoders and the teacher-forced decoder
+pack them (so no state reads padding, and the decoder's attention and output are computed for real positions only),
+and the decoder's attention gives padded query positions zero weight. (Lake's original code does not
 mask its attention over padded positions; it batches queries of different lengths only at test time.)
 
 ``--no-memory``: C = Q, the standard seq2seq baseline (support ignored); ``--no-decoder-attention``: the output
 reads the decoder state alone, W_o h_t. Dropout (0.5) acts on embeddings and between stacked LSTM layers.
+
+Speed (docs/benchmarks.md): the LSTMs are nn.LSTM modules (their parameters, initialization and checkpoints) run by
+seq_plugins/modules/packed_lstm.py, and one input-encoder call reads the queries and the support inputs together.
 """
 import math
 from dataclasses import dataclass, field
@@ -23,6 +27,9 @@ from fairseq.models import BaseFairseqModel, register_model
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seq_plugins.modules.packed_lstm import packed_lstm
+from seq_plugins.modules.uniform_dropout import Dropout
 
 
 @dataclass
@@ -39,17 +46,17 @@ class BiLSTMEncoder(nn.Module):
         super().__init__()
         self.size = size
         self.embed = nn.Embedding(vocab_size, size, padding_idx=padding_idx)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.lstm = nn.LSTM(size, size, num_layers=num_layers, dropout=dropout, bidirectional=True)
 
     def forward(self, tokens, lengths):
         """Right-padded (batch, length) tokens -> states (length, batch, m), zero at padding, and the final
         states (batch, m): the top layer's forward state after the last token plus its backward state."""
-        x = self.dropout(self.embed(tokens)).transpose(0, 1)
-        packed = pack_padded_sequence(x, lengths.cpu(), enforce_sorted=False)
-        outputs, (h, _c) = self.lstm(packed)
-        outputs, _ = pad_packed_sequence(outputs, total_length=tokens.size(1))
-        return outputs[..., :self.size] + outputs[..., self.size:], h[-2] + h[-1]
+        packed = pack_padded_sequence(tokens.t(), lengths.cpu(), enforce_sorted=False)
+        x = self.dropout(self.embed(packed.data))  # only real tokens: padding never reaches a state
+        outputs, (h, _c) = packed_lstm(self.lstm, x, packed.batch_sizes.tolist())
+        outputs, _ = pad_packed_sequence(packed._replace(data=outputs), total_length=tokens.size(1))
+        return outputs[..., :self.size] + outputs[..., self.size:], (h[-2] + h[-1])[packed.unsorted_indices]
 
 
 @register_model("meta_seq2seq", dataclass=MetaSeq2SeqConfig)
@@ -63,7 +70,7 @@ class MetaSeq2Seq(BaseFairseqModel):
         self.output_encoder = BiLSTMEncoder(len(tgt_dict), self.tgt_pad, m, cfg.num_layers, cfg.dropout)
         self.context = nn.Linear(2 * m, m) if self.use_memory else None
         self.embed_out = nn.Embedding(len(tgt_dict), m, padding_idx=self.tgt_pad)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         self.lstm = nn.LSTM(m, m, num_layers=cfg.num_layers, dropout=cfg.dropout)
         self.attention_out = nn.Linear(2 * m, m) if self.use_attention else None
         self.out = nn.Linear(m, len(tgt_dict))
@@ -74,14 +81,18 @@ class MetaSeq2Seq(BaseFairseqModel):
 
     def encode(self, src_tokens, src_lengths, support_src, support_src_lengths, support_tgt, support_tgt_lengths):
         """Context C (length, batch, m), its padding mask (batch, length) and the decoder's initial state."""
-        queries, _ = self.input_encoder(src_tokens, src_lengths)
-        if self.use_memory:
-            _, keys = self.input_encoder(support_src, support_src_lengths)
+        if self.use_memory:  # one encoder call reads queries and support inputs (they do not interact)
+            width = max(src_tokens.size(1), support_src.size(1))
+            states, finals = self.input_encoder(
+                torch.cat([F.pad(src_tokens, (0, width - src_tokens.size(1)), value=self.src_pad),
+                           F.pad(support_src, (0, width - support_src.size(1)), value=self.src_pad)]),
+                torch.cat([src_lengths, support_src_lengths]))
+            queries, keys = states[:src_tokens.size(1), :src_tokens.size(0)], finals[src_tokens.size(0):]
             _, values = self.output_encoder(support_tgt, support_tgt_lengths)
             weights = torch.softmax(queries @ keys.t() / math.sqrt(self.size), dim=-1)  # (length, batch, support)
             context = torch.tanh(self.context(torch.cat([queries, weights @ values], dim=-1)))
         else:
-            context = queries
+            context, _ = self.input_encoder(src_tokens, src_lengths)
         padding_mask = torch.arange(src_tokens.size(1), device=src_tokens.device)[None, :] >= src_lengths[:, None]
         last = context[src_lengths - 1, torch.arange(context.size(1), device=context.device)]  # C_T: (batch, m)
         initial = last.unsqueeze(0).expand(self.num_layers, -1, -1).contiguous()
@@ -89,21 +100,33 @@ class MetaSeq2Seq(BaseFairseqModel):
 
     def decode(self, prev_output_tokens, context, padding_mask, state):
         """Logits (batch, steps, vocabulary), attention weights (batch, steps, length) and the new state."""
-        x = self.dropout(self.embed_out(prev_output_tokens)).transpose(0, 1)
-        steps = x.size(0)
-        if steps > 1:  # teacher forcing: one packed call skips the padding (2x faster on CPU than padded)
-            lengths = prev_output_tokens.ne(self.tgt_pad).sum(dim=1).cpu()
-            hidden, state = self.lstm(pack_padded_sequence(x, lengths, enforce_sorted=False), state)
-            hidden, _ = pad_packed_sequence(hidden, total_length=steps)
-        else:
-            hidden, state = self.lstm(x, state)  # (steps, batch, m)
-        hidden = hidden.transpose(0, 1)
+        batch, steps = prev_output_tokens.shape
+        if steps == 1:  # a greedy step
+            hidden, state = self.lstm(self.dropout(self.embed_out(prev_output_tokens)).transpose(0, 1), state)
+            logits, weights = self.readout(hidden[0], context.transpose(0, 1), padding_mask)
+            return logits[:, None], None if weights is None else weights[:, None], state
+        # teacher forcing: the whole target in one packed call; LSTM and output read only the real positions
+        lengths = prev_output_tokens.ne(self.tgt_pad).sum(dim=1).cpu()
+        packed = pack_padded_sequence(prev_output_tokens.t(), lengths, enforce_sorted=False)
+        order = packed.sorted_indices
+        hidden, (h, c) = packed_lstm(self.lstm, self.dropout(self.embed_out(packed.data)),
+                                     packed.batch_sizes.tolist(), (state[0][:, order], state[1][:, order]))
+        rows = pack_padded_sequence(torch.arange(batch).expand(steps, batch), lengths, enforce_sorted=False).data
+        logits, weights = self.readout(hidden, context.transpose(0, 1)[rows], padding_mask[rows])
+        logits, _ = pad_packed_sequence(packed._replace(data=logits), batch_first=True, total_length=steps)
+        if weights is not None:
+            weights, _ = pad_packed_sequence(packed._replace(data=weights), batch_first=True, total_length=steps)
+        return logits, weights, (h[:, packed.unsorted_indices], c[:, packed.unsorted_indices])
+
+    def readout(self, hidden, context, padding_mask):
+        """Logits (rows, vocabulary) and attention weights (rows, length) of decoder states (rows, m), each with
+        its query's context (rows, length, m) and padding mask (rows, length)."""
         if not self.use_attention:
-            return self.out(hidden), None, state
-        scores = hidden @ context.permute(1, 2, 0) / math.sqrt(self.size)  # (batch, steps, length)
-        weights = torch.softmax(scores.masked_fill(padding_mask[:, None, :], float("-inf")), dim=-1)
-        attended = weights @ context.transpose(0, 1)
-        return self.out(torch.tanh(self.attention_out(torch.cat([hidden, attended], dim=-1)))), weights, state
+            return self.out(hidden), None
+        scores = (context @ hidden[:, :, None])[..., 0] / math.sqrt(self.size)
+        weights = torch.softmax(scores.masked_fill(padding_mask, float("-inf")), dim=-1)
+        attended = (weights[:, None, :] @ context)[:, 0]
+        return self.out(torch.tanh(self.attention_out(torch.cat([hidden, attended], dim=-1)))), weights
 
     def forward(self, src_tokens, src_lengths, prev_output_tokens, support_src, support_src_lengths, support_tgt,
                 support_tgt_lengths, **unused):
