@@ -2,11 +2,13 @@
 # The CPU-budget runs of docs/results/riglstm.md, one at a time on one thread: copying (T = 50 -> 200) and
 # sequential MNIST (14x14 -> 16, 19, 24) for lstm_labeller, rim and riglstm, then RigLSTM's ablations on copying,
 # then bouncing balls (4 balls -> 5, 6) for the three and grid_lstm.
-# Finished runs are skipped when re-run; tools.riglstm_table prints the tables from what exists.
+# Finished runs are skipped when re-run; tools.riglstm_table prints the tables from what exists. TASKS picks parts
+# (e.g. TASKS=bouncing_balls OUT=runs/riglstm_long BALLS_EPOCHS=30 for a longer budget of those runs alone).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 OUT=${OUT:-runs/riglstm}
+TASKS=${TASKS:-copying seq_mnist ablations bouncing_balls}
 SEED=${SEED:-1}
 export OMP_NUM_THREADS=1 PYTHONWARNINGS=ignore
 COMMON="--user-dir seq_plugins --criterion label_cross_entropy --optimizer adam --batch-size 64 --embed-dim 16
@@ -46,16 +48,18 @@ run() {  # name task_flags budget_flags model_flags test_subsets [extra model fl
       || echo "FAILED testing $1"
 }
 
-for model in lstm rim riglstm; do
+wanted() { [[ " $TASKS " == *" $1 "* ]]; }
+
+wanted copying && for model in lstm rim riglstm; do
   run "copying/$model" "$COPYING" "$COPYING_BUDGET" "${MODEL[$model]}" test
 done
-for model in lstm rim riglstm; do
+wanted seq_mnist && for model in lstm rim riglstm; do
   run "seq_mnist/$model" "$MNIST" "$MNIST_BUDGET" "${MODEL[$model]}" test14,test16,test19,test24
 done
-for flag in input-views cell-selection input-selection state-selection soft-update; do
+wanted ablations && for flag in input-views cell-selection input-selection state-selection soft-update; do
   run "copying/riglstm-no-$flag" "$COPYING" "$COPYING_BUDGET" "${MODEL[riglstm]}" test "--no-$flag"
 done
-for model in lstm rim riglstm grid_lstm; do
+wanted bouncing_balls && for model in lstm rim riglstm grid_lstm; do
   run "bouncing_balls/$model" "$BALLS" "$BALLS_BUDGET" "${MODEL[$model]}" test4,test5,test6
 done
 echo "$(date +%T) done"
