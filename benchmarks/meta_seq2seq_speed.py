@@ -7,7 +7,8 @@ queries, support loss on (40 scored sequences), m = 200, dropout 0.5, forward, c
 backward, gradient norm clipped at 50, Adam. Episodes are drawn and collated beforehand (fairseq's data loader
 does that in parallel with training), so the number is the model's update time. Prints the median and mean wall
 time over the timed episodes (after warm-up ones), the process's CPU time per episode (all threads together; on a
-shared, overloaded CPU closer to what an idle one would take than wall time) and the machine's load average.
+shared, overloaded CPU closer to what an idle one would take than wall time) and the machine's load average;
+``--count-flops`` adds the floating-point operations of the matrix products per update (what bounds the speed).
 """
 import argparse
 import os
@@ -26,6 +27,8 @@ def main():
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--episode-type", default="scan_prim_permutation")
+    parser.add_argument("--count-flops", action="store_true",
+                        help="also print the matrix-product FLOPs of forward and backward per update")
     args = parser.parse_args()
 
     import torch
@@ -66,6 +69,16 @@ def main():
         if i >= args.warmup:
             wall.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
+    if args.count_flops:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        flops = []
+        for batch in batches:
+            with FlopCounterMode(display=False) as counter:
+                update(batch)
+            flops.append(counter.get_total_flops())
+        print(f"matrix products: {statistics.mean(flops) / 1e9:.2f} GFLOP per update (forward and backward; "
+              f"{min(flops) / 1e9:.2f} to {max(flops) / 1e9:.2f} over {len(flops)} episodes)")
     load = os.getloadavg()
     print(f"{args.episode_type}: device {args.device}, threads {args.threads}, {args.episodes} episodes after {args.warmup} warm-up: "
           f"wall median {statistics.median(wall):.4f} s, mean {statistics.mean(wall):.4f} s per episode; "

@@ -175,6 +175,12 @@ def test_fairseq_train_end_to_end_and_evaluation(tmp_path):
     summary = json.loads(out.read_text())
     assert summary["episodes"] == 5 and summary["all"]["n"] == 100
     assert summary["all"]["correct"] == summary["in_support"]["correct"] + summary["not_in_support"]["correct"]
+    assert summary["in_support"]["n"] == 0  # me queries are concatenations, the support items single words
+    result = run_cli(["python", "-m", "tools.meta_seq2seq_eval", "--checkpoint", str(checkpoint), "--out", str(out),
+                      "--include-support"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(out.read_text())
+    assert (summary["in_support"]["n"], summary["not_in_support"]["n"]) == (15, 100)  # 5 episodes, 3 support items
 
     bad = tmp_path / "queries.txt"
     bad.write_text("IN: dax lug OUT: RED YELLOW\nIN: dax blicket OUT: RED RED\n")

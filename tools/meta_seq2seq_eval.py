@@ -4,7 +4,8 @@
 
 The test episode (add jump for the primitive types, around right, length; the held-out validation episodes for
 ``me``) is decoded in batches of queries that all read the same support set. Accuracy is reported over all
-queries and separately for queries that are and are not in the support set. ``--queries FILE`` replaces the test
+queries and separately for queries that are and are not in the support set (retrieval and generalization;
+``--include-support`` adds the support items to the queries, as the support loss does in training). ``--queries FILE`` replaces the test
 queries by the ``IN: ... OUT: ...`` lines of a file (the support set stays).
 """
 import os
@@ -72,6 +73,8 @@ def build_parser():
     parser = OneLineArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--queries", help="IN/OUT lines to use as queries instead of the test episode's")
+    parser.add_argument("--include-support", action="store_true",
+                        help="also decode the support items as queries (the retrieval accuracy, as in training)")
     parser.add_argument("--batch-size", type=int, default=500, help="queries decoded at once")
     parser.add_argument("--out", help="write the result as JSON here")
     return parser
@@ -89,6 +92,8 @@ def main(argv=None):
     for episode in episodes:
         if queries is not None:
             episode = {**episode, "query": queries}
+        if args.include_support:
+            episode = {**episode, "query": episode["query"] + episode["support"]}
         for key, (c, n) in evaluate_episode(model, task, episode, args.batch_size).items():
             total[key][0] += c
             total[key][1] += n
