@@ -111,7 +111,8 @@ class MetaSeq2Seq(BaseFairseqModel):
         order = packed.sorted_indices
         hidden, (h, c) = packed_lstm(self.lstm, self.dropout(self.embed_out(packed.data)),
                                      packed.batch_sizes.tolist(), (state[0][:, order], state[1][:, order]))
-        rows = pack_padded_sequence(torch.arange(batch).expand(steps, batch), lengths, enforce_sorted=False).data
+        rows = pack_padded_sequence(torch.arange(batch).expand(steps, batch), lengths, enforce_sorted=False).data.to(
+            context.device)  # the query of each packed row
         logits, weights = self.readout(hidden, context.transpose(0, 1)[rows], padding_mask[rows])
         logits, _ = pad_packed_sequence(packed._replace(data=logits), batch_first=True, total_length=steps)
         if weights is not None:
