@@ -37,13 +37,6 @@ def evaluate_episode(model, task, episode, batch_size):
     """Counts of exact matches over all queries, those in the support set and those not in it."""
     import torch
 
-    with torch.no_grad():  # not torch.set_grad_enabled(False): callers in the same process may train afterwards
-        return _count_matches(model, task, episode, batch_size)
-
-
-def _count_matches(model, task, episode, batch_size):
-    import torch
-
     from seq_plugins.tasks.meta_seq2seq_episodes import collate_episode
 
     support = {(tuple(s), tuple(t)) for s, t in episode["support"]}

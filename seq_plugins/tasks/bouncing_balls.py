@@ -105,7 +105,7 @@ class BouncingBallsTask(LabelledSequenceTask):
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        for name in ("train_balls", "frames", "resolution", "substeps", "train_size", "valid_size", "test_size"):
+        for name in ("train_balls", "resolution", "substeps", "train_size", "valid_size", "test_size"):
             if getattr(cfg, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
         if cfg.frames < 2:
