@@ -147,12 +147,20 @@ def test_results_table_reads_frame_metrics(tmp_path, capsys):
     line = "x | INFO | {0} | valid on '{0}' subset | loss 1 | ce {1} | frame_bce {2} | frame_sqerr {3} | wps 0\n"
     run = tmp_path / "bouncing_balls" / "rim"
     run.mkdir(parents=True)
-    (run / "train.log").write_text(line.format("valid", 0.3, 70.0, 9.0) + line.format("valid", 0.2, 50.0, 6.5)
+    (run / "train.log").write_text("x | INFO | {'task': {'train_balls': 3, 'test_balls': '5,6'}}\n"
+                                   + line.format("valid", 0.3, 70.0, 9.0) + line.format("valid", 0.2, 50.0, 6.5)
                                    + "x | INFO | train | epoch 002 | loss 1 | num_updates 30 | lr 1\n")
     (run / "test.log").write_text(line.format("test6", 0.4, 90.0, 12.0) + line.format("test5", 0.3, 80.0, 10.0))
     main([str(tmp_path)])
     out = capsys.readouterr().out
+    assert "| valid BCE per frame, 3 balls (best) |" in out  # the training condition of the runs' configuration
     assert "| rim | 30 | 50.0000 | 80.0000 / 10.0000 | 90.0000 / 12.0000 |" in out  # fewest balls first
+    other = tmp_path / "bouncing_balls" / "lstm"
+    other.mkdir()
+    (other / "train.log").write_text("x | INFO | {'task': {'train_balls': 4}}\n")
+    (other / "test.log").write_text(line.format("test5", 0.3, 80.0, 10.0))
+    with pytest.raises(UsageError, match="^runs differ in train_balls: 4 in lstm; 3 in rim$"):
+        main([str(tmp_path)])
 
 
 def test_baselines(capsys):

@@ -143,7 +143,8 @@ def test_results_table_reads_fairseq_logs(tmp_path, capsys):
     line = "2026-01-01 | INFO | {0} | valid on '{0}' subset | loss 1 | ce {1} | acc {2} | seq_acc {3} | wps 0\n"
     run = tmp_path / "seq_mnist" / "rim"
     run.mkdir(parents=True)
-    (run / "train.log").write_text(line.format("valid", 2.0, 0.25, 0.25) + line.format("valid", 1.5, 0.5, 0.5)
+    (run / "train.log").write_text("x | INFO | {'task': {'train_resolution': 14}}\n"
+                                   + line.format("valid", 2.0, 0.25, 0.25) + line.format("valid", 1.5, 0.5, 0.5)
                                    + "x | INFO | train | epoch 002 | loss 1 | num_updates 30 | lr 1\n")
     (run / "test.log").write_text(line.format("test24", 1.9, 0.125, 0.125) + line.format("test14", 1.6, 0.375, 0.375))
     (tmp_path / "seq_mnist" / "riglstm").mkdir()  # started, not finished

@@ -15,13 +15,18 @@ from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
 METRICS = re.compile(r"valid on '(\w+)' subset \| loss \S+ \| ce (\S+) \| (?:acc|frame_bce) (\S+) \| "
                      r"(?:seq_acc|frame_sqerr) (\S+)")
 UPDATES = re.compile(r"\| train \| epoch (\d+) .*\| num_updates (\d+)")
+# training and test conditions, from the configuration fairseq-train logs first
+CONDITION = re.compile(r"'(dormant|test_dormant|train_resolution|train_balls)': (\d+)")
 
 
 def read_run(path):
-    """{'updates', 'epochs', 'valid': [(ce, acc, seq_acc) per epoch], 'test': {split: (ce, acc, seq_acc)}}"""
-    run = {"valid": [], "test": {}}
-    with open(os.path.join(path, "train.log")) as f:
+    """{'updates', 'epochs', 'valid': [(ce, acc, seq_acc) per epoch], 'test': {split: (ce, acc, seq_acc)},
+    'log': path of train.log, 'condition': {'dormant': 50, ...}}"""
+    run = {"valid": [], "test": {}, "log": os.path.join(path, "train.log"), "condition": {}}
+    with open(run["log"]) as f:
         for line in f:
+            for key, value in CONDITION.findall(line):
+                run["condition"].setdefault(key, int(value))
             match = METRICS.search(line)
             if match and match.group(1) == "valid":
                 run["valid"].append(tuple(float(x) for x in match.groups()[1:]))
@@ -36,8 +41,22 @@ def read_run(path):
     return run
 
 
+def condition(runs, key):
+    """The value of ``key`` shared by all runs' configurations; a table must not mix training conditions."""
+    values = {}
+    for name, run in runs:
+        if key not in run["condition"]:
+            raise UsageError(f"{run['log']}: the logged configuration has no {key}")
+        values.setdefault(run["condition"][key], []).append(name)
+    if len(values) > 1:
+        raise UsageError(f"runs differ in {key}: " + "; ".join(f"{v} in {', '.join(n)}" for v, n in values.items()))
+    return next(iter(values))
+
+
 def copying_table(runs):
-    lines = ["| model | updates | valid CE, T = 50 (best) | test CE, T = 200 | test copied-part exact, T = 200 |",
+    train, test = condition(runs, "dormant"), condition(runs, "test_dormant")
+    lines = [f"| model | updates | valid CE, T = {train} (best) | test CE, T = {test} | "
+             f"test copied-part exact, T = {test} |",
              "|---|---|---|---|---|"]
     for name, run in runs:
         test = run["test"].get("test")
@@ -49,7 +68,7 @@ def copying_table(runs):
 
 def bouncing_balls_table(runs):
     splits = sorted({s for _, run in runs for s in run["test"]}, key=lambda s: int(s[4:]))
-    lines = ["| model | updates | valid BCE per frame, 4 balls (best) | "
+    lines = [f"| model | updates | valid BCE per frame, {condition(runs, 'train_balls')} balls (best) | "
              + " | ".join(f"test BCE / sq. error per frame, {s[4:]} balls" for s in splits) + " |",
              "|---" * (3 + len(splits)) + "|"]
     for name, run in runs:
@@ -62,7 +81,8 @@ def bouncing_balls_table(runs):
 
 def mnist_table(runs):
     splits = sorted({s for _, run in runs for s in run["test"]}, key=lambda s: int(s[4:]))
-    lines = ["| model | updates | valid acc, 14x14 (best) | " + " | ".join(f"test acc {s[4:]}x{s[4:]}" for s in splits)
+    size = condition(runs, "train_resolution")
+    lines = [f"| model | updates | valid acc, {size}x{size} (best) | " + " | ".join(f"test acc {s[4:]}x{s[4:]}" for s in splits)
              + " |", "|---" * (3 + len(splits)) + "|"]
     for name, run in runs:
         best = max(v[1] for v in run["valid"]) if run["valid"] else None
