@@ -153,6 +153,28 @@ def test_ablation_flags():
         assert no_attention.attention_out is None and extra["attn"][0] is None and logits.size(0) == 20
 
 
+def test_memory_attention_on_the_matching_support_item():
+    from tools.meta_seq2seq_eval import matching_item_attention
+
+    task = make_task("me")
+    model = tiny_model(task)
+    episode = {"support": [(["dax"], ["RED"]), (["wif", "lug"], ["BLUE", "GREEN"]), (["lug"], ["GREEN"])],
+               "query": [(["lug", "dax"], ["GREEN", "RED"]), (["zup", "wif", "lug"], ["BLUE", "BLUE", "GREEN"])]}
+    seen = []
+
+    def read_memory(src_tokens, **unused):  # weight 1 / (10 t + j + 1) on every item at position t of query j
+        seen.append(src_tokens.tolist())
+        length, batch = src_tokens.size(1), src_tokens.size(0)
+        w = 1 / (10 * torch.arange(length)[:, None, None] + torch.arange(batch)[None, :, None] + 1.0)
+        return None, w.expand(length, batch, 3), None
+
+    model.read_memory = read_memory
+    total, count = matching_item_attention(model, task, episode, batch_size=1)
+    # one-word items: dax (item 0), lug (item 2); positions: query 0 at t = 0, 1; query 1 at t = 2 (batches of one)
+    assert count == 3 and len(seen) == 2
+    assert total == pytest.approx(1 / 1 + 1 / 11 + 1 / 21)
+
+
 def test_fairseq_train_end_to_end_and_evaluation(tmp_path):
     save = tmp_path / "run"
     common = ["--user-dir", "seq_plugins", "--task", "meta_seq2seq_episodes", "--arch", "meta_seq2seq",
@@ -177,10 +199,13 @@ def test_fairseq_train_end_to_end_and_evaluation(tmp_path):
     assert summary["all"]["correct"] == summary["in_support"]["correct"] + summary["not_in_support"]["correct"]
     assert summary["in_support"]["n"] == 0  # me queries are concatenations, the support items single words
     result = run_cli(["python", "-m", "tools.meta_seq2seq_eval", "--checkpoint", str(checkpoint), "--out", str(out),
-                      "--include-support"])
+                      "--include-support", "--memory-attention"])
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(out.read_text())
     assert (summary["in_support"]["n"], summary["not_in_support"]["n"]) == (15, 100)  # 5 episodes, 3 support items
+    attention = summary["memory_attention"]
+    assert attention["uniform"] == pytest.approx(1 / 3) and 0 < attention["on_matching_item"] < 1
+    assert "memory attention on the matching support item" in result.stdout
 
     bad = tmp_path / "queries.txt"
     bad.write_text("IN: dax lug OUT: RED YELLOW\nIN: dax blicket OUT: RED RED\n")

@@ -79,18 +79,26 @@ class MetaSeq2Seq(BaseFairseqModel):
     def build_model(cls, cfg, task):
         return cls(cfg, task.source_dictionary, task.target_dictionary)
 
+    def read_memory(self, src_tokens, src_lengths, support_src, support_src_lengths, support_tgt,
+                    support_tgt_lengths):
+        """Query states Q (length, batch, m), memory attention A (length, batch, support) and M = A V."""
+        # one encoder call reads queries and support inputs (they do not interact)
+        width = max(src_tokens.size(1), support_src.size(1))
+        states, finals = self.input_encoder(
+            torch.cat([F.pad(src_tokens, (0, width - src_tokens.size(1)), value=self.src_pad),
+                       F.pad(support_src, (0, width - support_src.size(1)), value=self.src_pad)]),
+            torch.cat([src_lengths, support_src_lengths]))
+        queries, keys = states[:src_tokens.size(1), :src_tokens.size(0)], finals[src_tokens.size(0):]
+        _, values = self.output_encoder(support_tgt, support_tgt_lengths)
+        weights = torch.softmax(queries @ keys.t() / math.sqrt(self.size), dim=-1)
+        return queries, weights, weights @ values
+
     def encode(self, src_tokens, src_lengths, support_src, support_src_lengths, support_tgt, support_tgt_lengths):
         """Context C (length, batch, m), its padding mask (batch, length) and the decoder's initial state."""
-        if self.use_memory:  # one encoder call reads queries and support inputs (they do not interact)
-            width = max(src_tokens.size(1), support_src.size(1))
-            states, finals = self.input_encoder(
-                torch.cat([F.pad(src_tokens, (0, width - src_tokens.size(1)), value=self.src_pad),
-                           F.pad(support_src, (0, width - support_src.size(1)), value=self.src_pad)]),
-                torch.cat([src_lengths, support_src_lengths]))
-            queries, keys = states[:src_tokens.size(1), :src_tokens.size(0)], finals[src_tokens.size(0):]
-            _, values = self.output_encoder(support_tgt, support_tgt_lengths)
-            weights = torch.softmax(queries @ keys.t() / math.sqrt(self.size), dim=-1)  # (length, batch, support)
-            context = torch.tanh(self.context(torch.cat([queries, weights @ values], dim=-1)))
+        if self.use_memory:
+            queries, _, read = self.read_memory(src_tokens, src_lengths, support_src, support_src_lengths,
+                                                support_tgt, support_tgt_lengths)
+            context = torch.tanh(self.context(torch.cat([queries, read], dim=-1)))
         else:
             context, _ = self.input_encoder(src_tokens, src_lengths)
         padding_mask = torch.arange(src_tokens.size(1), device=src_tokens.device)[None, :] >= src_lengths[:, None]
