@@ -151,6 +151,14 @@ def test_ablation_flags():
         no_attention = tiny_model(task, no_decoder_attention=True)
         logits, extra = no_attention(**batches[0])
         assert no_attention.attention_out is None and extra["attn"][0] is None and logits.size(0) == 20
+        # like the original: the decoder attends to padded positions too, which changes only the shorter queries
+        unmasked = tiny_model(task, unmasked_padding=True)
+        logits, extra = unmasked(**batches[0])
+        lengths = batches[0]["src_lengths"]
+        longest = lengths.eq(lengths.max())
+        assert extra["attn"][0][~longest][:, 0, -1].gt(0).all()  # first output step: weight on the padded end
+        torch.testing.assert_close(logits[longest], memory(**batches[0])[0][longest])
+        assert not torch.allclose(logits[~longest], memory(**batches[0])[0][~longest])
 
 
 def test_memory_attention_on_the_matching_support_item():

@@ -9,8 +9,9 @@ W_o tanh(W_a [h_t; c_t]). Without input feeding, teacher forcing runs the whole 
 
 Padding: queries and support items of different lengths are padded; the encoders and the teacher-forced decoder
 pack them (so no state reads padding, and the decoder's attention and output are computed for real positions only),
-and the decoder's attention gives padded query positions zero weight. (Lake's original code does not
-mask its attention over padded positions; it batches queries of different lengths only at test time.)
+and the decoder's attention gives padded query positions zero weight. Lake's original code does not mask its
+attention over padded positions, so there a query's outputs depend on the lengths of the queries batched with it;
+``--unmasked-padding`` computes that.
 
 ``--no-memory``: C = Q, the standard seq2seq baseline (support ignored); ``--no-decoder-attention``: the output
 reads the decoder state alone, W_o h_t. Dropout (0.5) acts on embeddings and between stacked LSTM layers.
@@ -39,6 +40,8 @@ class MetaSeq2SeqConfig(FairseqDataclass):
     dropout: float = field(default=0.5, metadata={"help": "dropout on embeddings and between LSTM layers"})
     no_memory: bool = field(default=False, metadata={"help": "standard seq2seq: no memory over the support set"})
     no_decoder_attention: bool = field(default=False, metadata={"help": "decoder without attention over C"})
+    unmasked_padding: bool = field(default=False, metadata={
+        "help": "the decoder also attends to the padded positions of shorter queries, as the original code does"})
 
 
 class BiLSTMEncoder(nn.Module):
@@ -65,6 +68,7 @@ class MetaSeq2Seq(BaseFairseqModel):
         super().__init__()
         m = self.size = cfg.hidden_size
         self.num_layers, self.use_memory, self.use_attention = cfg.num_layers, not cfg.no_memory, not cfg.no_decoder_attention
+        self.mask_padding = not cfg.unmasked_padding
         self.src_pad, self.tgt_pad, self.eos = src_dict.pad(), tgt_dict.pad(), tgt_dict.eos()
         self.input_encoder = BiLSTMEncoder(len(src_dict), self.src_pad, m, cfg.num_layers, cfg.dropout)
         self.output_encoder = BiLSTMEncoder(len(tgt_dict), self.tgt_pad, m, cfg.num_layers, cfg.dropout)
@@ -102,6 +106,8 @@ class MetaSeq2Seq(BaseFairseqModel):
         else:
             context, _ = self.input_encoder(src_tokens, src_lengths)
         padding_mask = torch.arange(src_tokens.size(1), device=src_tokens.device)[None, :] >= src_lengths[:, None]
+        if not self.mask_padding:  # padded positions keep Q = 0, so C = tanh(W[0; mean of the values]) there
+            padding_mask = torch.zeros_like(padding_mask)
         last = context[src_lengths - 1, torch.arange(context.size(1), device=context.device)]  # C_T: (batch, m)
         initial = last.unsqueeze(0).expand(self.num_layers, -1, -1).contiguous()
         return context, padding_mask, (initial, initial)
