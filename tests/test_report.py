@@ -51,9 +51,9 @@ def test_groups_means_and_fractions(tmp_path, capsys):
 
     table = (sweep_dir / "report.md").read_text()
     assert "| arch | n | valid loss | wall time (s) | FPA add | FPA mul | DL add (bits) | DL mul (bits) |" in table
-    assert ("| lstm | 3/3 | 2.000 ± 1.000 | 20.0 ± 10.0 | 0.33 (1/3) | 0.67 (2/3) | 12.0 ± 2.0 | 5.0 ± 0.0 |"
+    assert ("| lstm | 3/3 | 2.000 ± 1.000 | 20.0 ± 10.0 | 0.33 (1/3) | 0.67 (2/3) | 12.00 ± 2.00 | 5.00 ± 0.00 |"
             in table)
-    assert "| transformer | 1/3 (1 failed) | – | 7.0 | 0.00 (0/1) | 0.00 (0/1) | 20.0 | 30.0 |" in table
+    assert "| transformer | 1/3 (1 failed) | – | 7.0 | 0.00 (0/1) | 0.00 (0/1) | 20.00 | 30.00 |" in table
     assert "4 of 6 runs finished" in table
     assert capsys.readouterr().out.startswith(table[table.index("| arch"):])  # printed too
 

@@ -125,7 +125,8 @@ def markdown(rows, axes, rules, candidates):
         cells = [str(row[a]) for a in axes] + [n]
         cells += [fmt(row[f"{m}_mean"], row[f"{m}_sd"], digits) for m, _, digits in METRICS]
         cells += [fmt_fpa(row[f"fpa_{r}"], row["fpa_n"]) for r in rules]
-        cells += [fmt(row[f"dl_{r}_mean"], row[f"dl_{r}_sd"], 1) for r in candidates]
+        # two decimals: a rule the learner already follows costs hundredths of a bit
+        cells += [fmt(row[f"dl_{r}_mean"], row[f"dl_{r}_sd"], 2) for r in candidates]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
