@@ -13,8 +13,8 @@ for split in ${SPLITS:-simple addprim_jump}; do
     mkdir -p "$out"
     OMP_NUM_THREADS=1 .venv/bin/fairseq-train "data/scan/$split/data-bin" --user-dir seq_plugins --task transduction \
         --arch lstm_seq2seq --attention additive --embed-dim 64 --hidden-size 200 --dropout 0.1 \
-        --criterion cross_entropy_acc --optimizer adam --lr 1e-3 --batch-size 128 --required-batch-size-multiple 1 \
-        --max-epoch 8 --valid-subset test --save-dir "$out" --no-epoch-checkpoints --seed "$seed" \
+        --criterion cross_entropy_acc --optimizer adam --lr 1e-3 --batch-size 32 --required-batch-size-multiple 1 \
+        --max-epoch 20 --valid-subset test --save-dir "$out" --no-epoch-checkpoints --seed "$seed" \
         --log-format simple --log-interval 50 >> "$out/train.log" 2>&1
     grep "valid on 'test'" "$out/train.log" | tail -1
 done
