@@ -8,7 +8,8 @@ from seq_plugins import scan
 from seq_plugins.cli import UsageError
 from seq_plugins.models.meta_seq2seq import MetaSeq2Seq, MetaSeq2SeqConfig
 from seq_plugins.tasks import episodes
-from seq_plugins.tasks.meta_seq2seq_episodes import MetaSeq2SeqEpisodesConfig, MetaSeq2SeqEpisodesTask, collate_episode
+from seq_plugins.tasks.meta_seq2seq_episodes import (MetaSeq2SeqEpisodesConfig, MetaSeq2SeqEpisodesTask, collate_episode,
+                                                  pad_right)
 from tests.conftest import run_cli
 
 SIZES = {"me": (3, 20), "scan_prim_permutation": (20, 20), "scan_prim_augmentation": (20, 20),
@@ -99,6 +100,25 @@ def test_bad_input_is_one_clear_error():
                         task.tgt_dict, False)
 
 
+# symbols beyond fairseq's four specials, as Lake's code builds them per episode type (its Lang adds SOS and EOS):
+# me 4 -> 4 colours; SCAN 13 words -> 6 actions, plus 1..20 -> I_1..I_20 (augmentation, length) or 1, 2 -> I_1, I_2
+ORIGINAL_VOCABULARY_SIZES = {"me": (4, 4), "scan_prim_permutation": (13, 6), "scan_prim_augmentation": (33, 26),
+                             "scan_around_right": (15, 8), "scan_length": (33, 26)}
+
+
+@pytest.mark.parametrize("kind", sorted(SIZES))
+def test_each_episode_type_has_the_original_vocabulary(kind):
+    task = make_task(kind)
+    specials = task.tgt_dict.nspecial
+    assert (len(task.src_dict) - specials, len(task.tgt_dict) - specials) == ORIGINAL_VOCABULARY_SIZES[kind]
+    for episode in [task.training_episode(1, 0), *task.validation_episodes()]:  # every symbol drawn is known
+        collate_episode(episode, task.src_dict, task.tgt_dict, score_support=True)
+    if kind == "me":
+        assert task.tgt_dict.symbols[specials:] == sorted(episodes.ME_MEANINGS)
+    shared = make_task(kind, shared_vocabulary=True)
+    assert len(shared.tgt_dict) == 34  # with the specials, the 34 output symbols of every type together
+
+
 def tiny_model(task, **flags):
     torch.manual_seed(0)
     return MetaSeq2Seq(MetaSeq2SeqConfig(hidden_size=16, **flags), task.src_dict, task.tgt_dict).eval()
@@ -127,10 +147,9 @@ def test_shapes_support_loss_and_masking():
                                    model(**together["net_input"])[0][short, :n], atol=1e-5, rtol=1e-5)
         # greedy decoding equals the argmax of the teacher-forced decoder fed its own outputs
         greedy = model.greedy(together["net_input"], 30)
-        replay = collate_episode({"support": episode["support"], "query": [
-            (source, task.tgt_dict.string(torch.tensor(out)).split()) for (source, _), out in zip(episode["query"], greedy)]},
-            task.src_dict, task.tgt_dict, False)
-        logits = model(**replay["net_input"])[0]
+        # token ids, not strings: an untrained model over the small vocabulary also emits <s> and <unk>
+        prev, _ = pad_right([[task.tgt_dict.eos()] + out for out in greedy], task.tgt_dict.pad())
+        logits = model(**{**together["net_input"], "prev_output_tokens": prev})[0]
         logits[..., task.tgt_dict.pad()] = float("-inf")
         for i, out in enumerate(greedy):
             ended = len(out) < 30
@@ -194,7 +213,8 @@ def test_fairseq_train_end_to_end_and_evaluation(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     losses = [float(line.split('"train_loss": "')[1].split('"')[0]) for line in result.stdout.splitlines()
               if '"train_loss"' in line]
-    assert len(losses) == 2 and losses[1] < losses[0] - 0.4  # epoch means, bits per symbol: it learns
+    # epoch means, bits per symbol: it learns (chance over the 4 colours and end-of-sequence is 2.3 bits)
+    assert len(losses) == 2 and losses[1] < losses[0] - 0.25
 
     checkpoint = save / "checkpoint_last.pt"
     torch.load(checkpoint, weights_only=True)

@@ -20,11 +20,10 @@ DIRECTION_WORDS = ("right", "left", "1", "2")
 DIRECTION_MEANINGS = ("I_TURN_RIGHT", "I_TURN_LEFT", "I_1", "I_2")
 
 
-def vocabularies():
-    """(input words, output symbols) of every episode type, so all of them share one pair of dictionaries."""
-    words, actions = scan.vocabularies()
-    return (sorted(set(words) | set(NEW_PRIMITIVES) | set(ME_WORDS)),
-            sorted(set(actions) | set(SLOT_MEANINGS) | set(DIRECTION_MEANINGS) | set(ME_MEANINGS)))
+def shared_vocabularies():
+    """(input words, output symbols) of every episode type together: the vocabulary of ``--shared-vocabulary``."""
+    pairs = [kind.vocabulary() for kind in EPISODE_TYPES.values()]
+    return sorted(set().union(*(w for w, _ in pairs))), sorted(set().union(*(a for _, a in pairs)))
 
 
 _commands = functools.cache(scan.commands)
@@ -59,6 +58,12 @@ class EpisodeType:
     def test_episode(self, rng):
         raise NotImplementedError
 
+    @classmethod
+    def vocabulary(cls):
+        """(input words, output symbols) of this type alone, as Lake's code builds them per episode type: the
+        output softmax covers only the type's own symbols."""
+        raise NotImplementedError
+
 
 class MutualExclusivity(EpisodeType):
     """Pseudowords to colours by a random bijection; the support shows three words alone, the queries are distinct
@@ -78,6 +83,10 @@ class MutualExclusivity(EpisodeType):
         query = [(list(q), [meaning[w] for w in q]) for q in sorted(queries)]
         rng.shuffle(query)
         return {"support": support, "query": query, "id": tuple(bijection)}
+
+    @classmethod
+    def vocabulary(cls):
+        return list(ME_WORDS), list(ME_MEANINGS)
 
     def test_episode(self, rng):
         raise UsageError("episode type me has no separate test episode: its validation episodes use held-out "
@@ -114,6 +123,10 @@ class PrimitivePermutation(ScanRelabeling):
     def pool(self):
         return _commands()
 
+    @classmethod
+    def vocabulary(cls):
+        return scan.vocabularies()
+
     def assignment(self, rng, training):
         true = [scan.ACTIONS[p] for p in scan.PRIMITIVES]
         while True:
@@ -133,6 +146,11 @@ class PrimitiveAugmentation(PrimitivePermutation):
 
     name = "scan_prim_augmentation"
 
+    @classmethod
+    def vocabulary(cls):
+        words, actions = scan.vocabularies()
+        return words + list(NEW_PRIMITIVES), actions + list(SLOT_MEANINGS[len(scan.PRIMITIVES):])
+
     def assignment(self, rng, training):
         while True:
             words = dict(zip(scan.PRIMITIVES, _choose(rng, SLOT_WORDS, 4, "slots")))
@@ -150,6 +168,11 @@ class AroundRight(ScanRelabeling):
 
     def pool(self):
         return _split("template_around_right")[0]
+
+    @classmethod
+    def vocabulary(cls):
+        words, actions = scan.vocabularies()
+        return words + list(DIRECTION_WORDS[2:]), actions + list(DIRECTION_MEANINGS[2:])
 
     def assignment(self, rng, training):
         while True:

@@ -5,6 +5,10 @@ next to the queries (``src_tokens``, ``prev_output_tokens``, ``target``). With t
 support items are also scored as queries in training; validation scores the queries alone. The ``--valid-episodes``
 validation episodes are drawn first, from ``--seed``, and no training episode reuses their identifiers. Training
 episode i of epoch e is drawn from the seed (``--seed``, e, i): the same seed gives the same episodes.
+
+Each episode type has its own dictionaries, as in Lake's code (``me``: the four pseudowords and four colours; the
+SCAN types: SCAN's words and actions plus the type's extra primitives), so the output softmax is the original's;
+``--shared-vocabulary`` gives every type the union of all of them instead.
 """
 from dataclasses import dataclass, field
 
@@ -30,6 +34,10 @@ class MetaSeq2SeqEpisodesConfig(FairseqDataclass):
     episodes_per_epoch: int = field(default=1000, metadata={"help": "training episodes (updates) per epoch"})
     valid_episodes: int = field(default=5, metadata={"help": "validation episodes, held out from training"})
     no_support_loss: bool = field(default=False, metadata={"help": "do not score support items as queries"})
+    shared_vocabulary: bool = field(default=False, metadata={
+        "help": "one vocabulary for all episode types (34 output symbols) instead of the type's own, as Lake's code "
+                "has it; a departure that keeps mutual exclusivity on its chance plateau far longer "
+                "(docs/results/meta_seq2seq.md)"})
     seed: int = II("common.seed")
 
 
@@ -119,7 +127,8 @@ class MetaSeq2SeqEpisodesTask(FairseqTask):
 
         if cfg.episodes_per_epoch < 1 or cfg.valid_episodes < 1:
             raise UsageError("--episodes-per-epoch and --valid-episodes must be at least 1")
-        words, actions = episodes.vocabularies()
+        kind = episodes.episode_type(str(cfg.episode_type))
+        words, actions = episodes.shared_vocabularies() if cfg.shared_vocabulary else kind.vocabulary()
         return cls(cfg, build_dictionary(words), build_dictionary(actions))
 
     @property
