@@ -6,6 +6,8 @@ Writes ``<out>/raw/<split>/lenNN.{src,tgt}`` (one file per split and input lengt
 ``<out>/data-bin/`` (splits train, valid, test, ood and, for input-specified reduplication, ood_instr) and
 ``<out>/config.json`` (the options, so a directory is never silently refilled with other data).
 In-distribution lengths give disjoint train/valid/test strings; every split is a pure function of the seed.
+Input-specified reduplication pairs every string with each count of --instructions (the sizes count strings), and
+ood_instr holds the test and ood strings with each count of --ood-instructions, at every length (Wang 2023).
 """
 import argparse
 import itertools
@@ -29,8 +31,8 @@ TASKS = {
 }
 INSTRUCTED_TASKS = {"input_specified_reduplication"}
 
-# Seed streams: strings depend on (seed, length) only, so every task sees the same inputs for the same seed.
-_STRINGS_STREAM, _INSTRUCTIONS_STREAM = 0, 1
+# Seed stream of the strings: they depend on (seed, length) only, so every task sees the same inputs for the same seed.
+_STRINGS_STREAM = 0
 
 
 def transduce(task, word, n_instructions=0):
@@ -74,34 +76,36 @@ def draw_strings(rng, alphabet, length, count, distinct=True):
 
 
 def make_splits(cfg):
-    """{split: {length: [(source symbols, target symbols), ...]}} for the options in ``cfg``."""
+    """{split: {length: [(source symbols, target symbols), ...]}} for the options in ``cfg``.
+
+    The instructed task pairs every string with each count of ``instructions`` (count-major, as Wang 2023 does),
+    and ood_instr pairs the test strings (in-distribution lengths) and the ood strings with each unseen count."""
     alphabet, task, seed = list(cfg["alphabet"]), cfg["task"], cfg["seed"]
     instructed = task in INSTRUCTED_TASKS
     splits = {"train": {}, "valid": {}, "test": {}, "ood": {}}
     if instructed:
         splits["ood_instr"] = {}
 
-    def pairs(words, rng_n, choices):
-        counts = rng_n.choice(choices, size=len(words)) if instructed else [0] * len(words)
-        return [transduce(task, word, int(n)) for word, n in zip(words, counts)]
+    def pairs(words, counts):
+        return [transduce(task, word, n) for n in counts for word in words]
 
+    counts = cfg["instructions"] if instructed else [0]
     sizes = [("train", cfg["train_size"]), ("valid", cfg["dev_size"]), ("test", cfg["test_size"])]
     for length in cfg["id_lengths"]:
-        rng = np.random.default_rng([seed, _STRINGS_STREAM, length])
-        rng_n = np.random.default_rng([seed, _INSTRUCTIONS_STREAM, length])
-        words = draw_strings(rng, alphabet, length, sum(size for _, size in sizes))
+        words = draw_strings(np.random.default_rng([seed, _STRINGS_STREAM, length]), alphabet, length,
+                             sum(size for _, size in sizes))
         start = 0
         for split, size in sizes:
-            splits[split][length] = pairs(words[start:start + size], rng_n, cfg.get("instructions", [0]))
+            splits[split][length] = pairs(words[start:start + size], counts)
             start += size
         if instructed:
-            test_words = words[start - cfg["test_size"]:start]
-            splits["ood_instr"][length] = pairs(test_words, rng_n, cfg["ood_instructions"])
+            splits["ood_instr"][length] = pairs(words[start - cfg["test_size"]:start], cfg["ood_instructions"])
     for length in cfg["ood_lengths"]:
-        rng = np.random.default_rng([seed, _STRINGS_STREAM, length])
-        rng_n = np.random.default_rng([seed, _INSTRUCTIONS_STREAM, length])
-        words = draw_strings(rng, alphabet, length, cfg["ood_size"], distinct=False)
-        splits["ood"][length] = pairs(words, rng_n, cfg.get("instructions", [0]))
+        words = draw_strings(np.random.default_rng([seed, _STRINGS_STREAM, length]), alphabet, length,
+                             cfg["ood_size"], distinct=False)
+        splits["ood"][length] = pairs(words, counts)
+        if instructed:
+            splits["ood_instr"][length] = pairs(words, cfg["ood_instructions"])
     return splits
 
 
@@ -141,8 +145,10 @@ def build_parser():
     parser.add_argument("--dev-size", type=int, default=1000, help="validation strings per length")
     parser.add_argument("--test-size", type=int, default=5000, help="test strings per length")
     parser.add_argument("--ood-size", type=int, default=5000, help="out-of-distribution strings per length")
-    parser.add_argument("--instructions", default="1-3", help="numbers of @ in train/test (instructed task only)")
-    parser.add_argument("--ood-instructions", default="4-6", help="numbers of @ in the ood_instr split")
+    parser.add_argument("--instructions", default="1-3",
+                        help="numbers of @, each paired with every string of train/valid/test/ood (instructed task)")
+    parser.add_argument("--ood-instructions", default="4-6",
+                        help="numbers of @ in the ood_instr split: test and ood strings, all lengths")
     return parser
 
 
@@ -166,6 +172,8 @@ def config_from_args(args):
     if args.task in INSTRUCTED_TASKS:
         cfg["instructions"] = parse_int_ranges(args.instructions, "--instructions")
         cfg["ood_instructions"] = parse_int_ranges(args.ood_instructions, "--ood-instructions")
+        # data made when each string drew one random count lack this key, so they are refused, not reused
+        cfg["pairing"] = "every string with each count"
     return cfg
 
 

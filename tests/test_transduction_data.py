@@ -1,11 +1,13 @@
 import filecmp
 import json
 import os
+from collections import Counter
 
 import numpy as np
 import pytest
 
-from preprocess.transductions import INSTRUCTION, TASKS, draw_strings, transduce, word_length
+from preprocess.transductions import (INSTRUCTION, TASKS, build_parser, config_from_args, draw_strings, make_splits,
+                                      transduce, word_length)
 from seq_plugins.cli import UsageError, parse_int_ranges
 from tests.conftest import TINY_DATA_ARGS, make_data, run_cli
 
@@ -56,22 +58,59 @@ def test_layout_sizes_disjointness_and_dictionaries(tiny_identity):
         assert set("abcdef") <= symbols
 
 
-def test_instructed_task_has_ood_instructions(tmp_path):
+def by_count(sources):
+    """{number of @: [input string, ...]} of source lines, in file order."""
+    words = {}
+    for line in sources:
+        symbols = line.split()
+        words.setdefault(symbols.count("@"), []).append(" ".join(s for s in symbols if s != "@"))
+    return words
+
+
+def test_instructed_task_pairs_every_string_with_each_count(tmp_path):
     data = make_data(tmp_path / "isr", "input_specified_reduplication")
-    test = read_split(data, "test")
-    ood_instr = read_split(data, "ood_instr")
-    for length in (3, 4, 5):
-        name = f"len{length:02d}"
-        for split, allowed in ((test, {1, 2, 3}), (ood_instr, {4, 5, 6})):
-            for src, tgt in zip(split[name + ".src"], split[name + ".tgt"]):
-                symbols = src.split()
+    splits = {split: read_split(data, split) for split in ("train", "valid", "test", "ood", "ood_instr")}
+    for split, lengths, strings, counts in (("train", (3, 4, 5), 100, (1, 2, 3)), ("valid", (3, 4, 5), 7, (1, 2, 3)),
+                                            ("test", (3, 4, 5), 20, (1, 2, 3)), ("ood", (1, 2, 6, 7), 20, (1, 2, 3)),
+                                            ("ood_instr", range(1, 8), 20, (4, 5, 6))):
+        assert sorted(splits[split]) == sorted(f"len{n:02d}.{ext}" for n in lengths for ext in ("src", "tgt"))
+        for length in lengths:
+            name = f"len{length:02d}"
+            src, tgt = splits[split][name + ".src"], splits[split][name + ".tgt"]
+            assert len(src) == len(tgt) == strings * len(counts)
+            words = by_count(src)
+            # count-major blocks: the same strings, in the same order, once with each count
+            assert list(words) == list(counts) and all(words[n] == words[counts[0]] for n in counts)
+            for line, target in zip(src, tgt):
+                symbols = line.split()
                 n = symbols.count("@")
-                assert n in allowed and symbols[length:] == ["@"] * n
-                assert tgt.split() == symbols[:length] * (n + 1)
-        # the same input strings, with unseen instruction counts
-        assert [s.replace(" @", "") for s in ood_instr[name + ".src"]] == [s.replace(" @", "")
-                                                                            for s in test[name + ".src"]]
-    assert {c for line in read_split(data, "ood")["len01.src"] for c in line.split()} >= {"@"}
+                assert symbols[length:] == ["@"] * n and target.split() == symbols[:length] * (n + 1)
+            # unseen counts: the test strings in distribution, the ood strings outside
+            if split == "ood_instr":
+                seen = splits["test" if length in (3, 4, 5) else "ood"][name + ".src"]
+                assert words[4] == by_count(seen)[1]
+    assert {c for line in splits["ood"]["len01.src"] for c in line.split()} >= {"@"}
+
+
+def test_instructed_task_counts_at_the_papers_lengths():
+    """The paper's layout (lengths 6-15 in distribution, 1-5 and 16-30 outside, counts 1-3 and unseen 4-6) at a
+    hundredth of its sizes: 300/300/1,500/3,000 pairs where Wang (2023) has 30k/30k/150k/300k, and the unseen
+    counts at all 30 lengths."""
+    args = build_parser().parse_args(["--task", "input_specified_reduplication", "--out", "unused",
+                                      "--train-size", "10", "--dev-size", "10", "--test-size", "50",
+                                      "--ood-size", "50"])
+    splits = make_splits(config_from_args(args))
+    assert make_splits(config_from_args(args)) == splits  # seeded: the same pairs every time
+
+    def counts(split):
+        return Counter((length, source.count("@")) for length, pairs in splits[split].items() for source, _ in pairs)
+
+    for split, lengths, strings, instructions in (
+            ("train", range(6, 16), 10, (1, 2, 3)), ("valid", range(6, 16), 10, (1, 2, 3)),
+            ("test", range(6, 16), 50, (1, 2, 3)), ("ood", [*range(1, 6), *range(16, 31)], 50, (1, 2, 3)),
+            ("ood_instr", range(1, 31), 50, (4, 5, 6))):
+        assert counts(split) == {(length, n): strings for length in lengths for n in instructions}, split
+    assert [sum(counts(split).values()) for split in splits] == [300, 300, 1500, 3000, 4500]
 
 
 def test_same_seed_same_files_other_seed_other_files(tmp_path):
