@@ -9,6 +9,7 @@ import json
 import os
 from collections import defaultdict
 
+from seq_plugins.checkpoint_safety import load_model_and_task
 from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
 from tools.atomic_files import write_jsonl
 
@@ -18,14 +19,7 @@ ID_SPLIT = "test"
 
 
 def load_model(checkpoint, data_bin):
-    from fairseq import checkpoint_utils
-
-    import seq_plugins  # noqa: F401  (registers our components, allowlists checkpoint globals)
-
-    if not os.path.isfile(checkpoint):
-        raise UsageError(f"checkpoint {checkpoint} does not exist")
-    models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint], arg_overrides={"data": data_bin})
-    return models[0].eval(), task
+    return load_model_and_task(checkpoint, arg_overrides={"data": data_bin})
 
 
 def predict_split(model, task, split, batch_size, min_len=1, max_len=None):
@@ -51,20 +45,23 @@ def predict_split(model, task, split, batch_size, min_len=1, max_len=None):
 
 
 def evaluate(model, task, splits, batch_size=1000):
-    """Per (split, input length): example count and the mean of each metric."""
-    from preprocess.transductions import word_length
+    """Per (split, input length) and, for input-specified reduplication, per number of @ (key ``instructions``,
+    absent for the other tasks): example count and the mean of each metric."""
+    from preprocess.transductions import INSTRUCTION, word_length
     from seq_plugins.sequence_metrics import sequence_metrics
 
     sums = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     for split in splits:
         for _id, source, prediction, target in predict_split(model, task, split, batch_size):
-            cell = sums[(split, word_length(source))]
+            cell = sums[(split, word_length(source), source.count(INSTRUCTION))]
             cell[0] += 1
             for k, value in enumerate(sequence_metrics(prediction, target), start=1):
                 cell[k] += value
-    return [{"split": split, "length": length, "n": cell[0],
-             **{name: cell[k] / cell[0] for k, name in enumerate(METRICS, start=1)}}
-            for (split, length), cell in sorted(sums.items(), key=lambda kv: (splits.index(kv[0][0]), kv[0][1]))]
+    rows = []
+    for (split, length, instructions), cell in sorted(sums.items(), key=lambda kv: (splits.index(kv[0][0]), *kv[0])):
+        rows.append({"split": split, "length": length, **({"instructions": instructions} if instructions else {}),
+                     "n": cell[0], **{name: cell[k] / cell[0] for k, name in enumerate(METRICS, start=1)}})
+    return rows
 
 
 def summary_rows(rows):
@@ -81,9 +78,13 @@ def summary_rows(rows):
 
 
 def format_table(rows):
-    lines = [f"{'split':<10} {'length':>6} {'n':>7} {'full-seq':>9} {'first-n':>9} {'overlap':>9}"]
-    for row in rows + summary_rows(rows):
-        lines.append(f"{row['split']:<10} {row['length']:>6} {row['n']:>7} "
+    """One line per row; ``test@2`` is the test split's examples with two @."""
+    rows = rows + summary_rows(rows)
+    labels = [row["split"] + (f"@{row['instructions']}" if "instructions" in row else "") for row in rows]
+    width = max(10, *map(len, labels))
+    lines = [f"{'split':<{width}} {'length':>6} {'n':>7} {'full-seq':>9} {'first-n':>9} {'overlap':>9}"]
+    for label, row in zip(labels, rows):
+        lines.append(f"{label:<{width}} {row['length']:>6} {row['n']:>7} "
                      + " ".join(f"{row[m]:>9.4f}" for m in METRICS))
     return "\n".join(lines)
 
@@ -99,11 +100,15 @@ def plot_accuracy(runs, path, id_lengths, title=""):
     if id_lengths:
         ax.axvspan(min(id_lengths) - 0.5, max(id_lengths) + 0.5, color="0.9", label="in distribution")
     for label, rows in runs.items():
-        points = sorted((r["length"], r["full_seq_acc"]) for r in rows if r["split"] in (ID_SPLIT, "ood"))
-        ax.plot(*zip(*points), marker=".", label=label)
-        more_instructions = sorted((r["length"], r["full_seq_acc"]) for r in rows if r["split"] == "ood_instr")
-        if more_instructions:
-            ax.plot(*zip(*more_instructions), marker="x", linestyle="--", label=f"{label}, unseen @ counts")
+        # one line per number of @ (a single line for the tasks without @); unseen numbers dashed
+        series = defaultdict(list)
+        for r in rows:
+            if r["split"] in (ID_SPLIT, "ood", "ood_instr"):
+                series[(r["split"] == "ood_instr", r.get("instructions", 0))].append((r["length"], r["full_seq_acc"]))
+        for (unseen, instructions), points in sorted(series.items()):
+            name = (f"{label}, {instructions} @" + (" (unseen count)" if unseen else "")) if instructions else label
+            ax.plot(*zip(*sorted(points)), marker="x" if unseen else ".", linestyle="--" if unseen else "-",
+                    label=name)
     ax.set_xlabel("input length")
     ax.set_ylabel("full-sequence accuracy")
     ax.set_ylim(-0.02, 1.02)

@@ -17,6 +17,7 @@ import os
 import numpy as np
 import torch
 
+from seq_plugins.checkpoint_safety import load_model_and_task
 from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
 from tools import lookup25
 
@@ -38,12 +39,8 @@ def load_run(run_dir, seed):
     checkpoint = os.path.join(run_dir, f"seed{seed}", lookup25.CHECKPOINT)
     if not os.path.isfile(checkpoint):
         raise UsageError(f"{checkpoint} does not exist; re-run {' '.join(result['command'])}")
-    from fairseq import checkpoint_utils
-
-    import seq_plugins  # noqa: F401  (registers the components, allowlists checkpoint globals)
-
-    models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint])
-    return result, runs[seed], models[0].eval(), task
+    model, task = load_model_and_task(checkpoint)
+    return result, runs[seed], model, task
 
 
 def plot_training(history, totals, ax_loss, ax_acc):

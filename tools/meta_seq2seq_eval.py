@@ -12,24 +12,13 @@ queries by the ``IN: ... OUT: ...`` lines of a file (the support set stays).
 holding the word of a one-word support input (the three words of ``me``, the four primitives of add jump), the
 attention weight A on that support item, averaged, next to 1 / (support size), what uniform attention gives.
 """
-import os
 
+from seq_plugins.checkpoint_safety import load_model_and_task
 from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
 from seq_plugins.scan import read_lines
 from tools.atomic_files import write_json
 
 PROG = "python -m tools.meta_seq2seq_eval"
-
-
-def load_model(checkpoint):
-    from fairseq import checkpoint_utils
-
-    import seq_plugins  # noqa: F401  (registers our components, allowlists checkpoint globals)
-
-    if not os.path.isfile(checkpoint):
-        raise UsageError(f"checkpoint {checkpoint} does not exist")
-    models, _cfg, task = checkpoint_utils.load_model_ensemble_and_task([checkpoint])
-    return models[0].eval(), task
 
 
 def read_queries(path):
@@ -107,7 +96,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     queries = read_queries(args.queries) if args.queries else None
-    model, task = load_model(args.checkpoint)
+    model, task = load_model_and_task(args.checkpoint)
     if not hasattr(task, "test_episode"):
         raise UsageError(f"{args.checkpoint} was not trained with --task meta_seq2seq_episodes")
     kind = str(task.cfg.episode_type)
