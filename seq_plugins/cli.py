@@ -22,8 +22,9 @@ def run_main(main, prog, argv=None):
         sys.exit(2)
 
 
-def parse_int_ranges(text, option):
-    """'1-5,16-30' -> [1, ..., 5, 16, ..., 30]; empty, inverted or non-positive ranges are errors."""
+def parse_int_ranges(text, option, minimum=1):
+    """'1-5,16-30' -> [1, ..., 5, 16, ..., 30]; empty, inverted or overlapping ranges, and values below
+    ``minimum``, are errors."""
     values = []
     for part in text.split(","):
         part = part.strip()
@@ -36,8 +37,8 @@ def parse_int_ranges(text, option):
             raise UsageError(f"{option}: {part!r} is not a range like 6-15") from None
         if low > high:
             raise UsageError(f"{option}: inverted range {part!r}")
-        if low < 1:
-            raise UsageError(f"{option}: values must be at least 1, got {part!r}")
+        if low < minimum:
+            raise UsageError(f"{option}: values must be at least {minimum}, got {part!r}")
         values.extend(range(low, high + 1))
     if len(set(values)) != len(values):
         raise UsageError(f"{option}: overlapping ranges in {text!r}")

@@ -10,12 +10,13 @@ import torch
 from tests.conftest import run_cli
 
 HELDOUT_SEED0 = ["CDBBD", "DCDBD", "DECDE", "DBCEE", "BEBBD"]
+N_TRAIN = 20
 
 
 def test_teacher_and_data_follow_the_specification():
     from seq_plugins.tasks.sequence_lookup import draw_sequences, spell, teacher_targets
 
-    train, heldout = draw_sequences(0)
+    train, heldout, _, _ = draw_sequences(0)
     assert [spell(s) for s in heldout] == HELDOUT_SEED0
     assert len(train) == 20 and len({spell(s) for s in np.concatenate([train, heldout])}) == 25
     # the teacher, written out once more from the specification, one bit at a time
@@ -76,13 +77,13 @@ def test_optimizer_update_matches_a_hand_computation():
         weight.grad, bias.grad = torch.tensor(gw, dtype=torch.float64), torch.tensor(gb, dtype=torch.float64)
         optimizer.step()
         vw = [0.9 * v - 0.1 * g for v, g in zip(vw, gw[0])]
-        w = [x * (1 - 0.1 * 0.5) + v for x, v in zip(w, vw)]  # the weight matrix shrinks
+        w = [(x + v) * (1 - 0.1 * 0.5) for x, v in zip(w, vw)]  # the weight matrix shrinks, after the step
         vb = 0.9 * vb - 0.1 * gb[0]
         b = b + vb  # the bias does not
         assert weight.tolist()[0] == pytest.approx(w, abs=1e-15)
         assert bias.tolist() == pytest.approx([b], abs=1e-15)
-    # after two steps, by hand: w = ((1 * 0.95 - 0.02) * 0.95 + 0.082, (-2 * 0.95 - 0.04) * 0.95 - 0.036)
-    assert weight.tolist()[0] == pytest.approx([0.9655, -1.879], abs=1e-12)
+    # after two steps, by hand: w = (((1 - 0.02) * 0.95 + 0.082) * 0.95, ((-2 - 0.04) * 0.95 - 0.036) * 0.95)
+    assert weight.tolist()[0] == pytest.approx([0.96235, -1.8753], abs=1e-12)
     assert bias.item() == pytest.approx(0.5 - 0.1 - 0.29, abs=1e-12)
 
 
@@ -141,6 +142,36 @@ def test_variable_timing_never_changes_a_target():
     assert lookup_task(max_timing=1).build_split("valid").holds.tolist() == [[1] * 5] * 5
     with pytest.raises(UsageError, match="full batch"):
         task.get_batch_iterator(dataset, max_sentences=5)
+
+
+# Printed by the reference (yaroslavvb/hinton-problems at a83a59e, sequence-lookup-25/sequence_lookup_25.py) for
+# data seed 0: generate_dataset(0, variable_timing=True, max_timing=m)["timings"] at test_idx (all five) and at
+# train_idx (first three), and the first three rows of the sweeps 0, 1 and 1999 that train(seed=s) draws with
+# resample_timings from default_rng(s + 99991).
+REFERENCE_HOLDS = {
+    (2, 0): {"heldout": [[2, 1, 1, 1, 1], [1, 2, 1, 1, 1], [1, 1, 2, 1, 2], [1, 2, 2, 1, 2], [1, 2, 2, 1, 2]],
+             "train": [[1, 1, 1, 1, 1], [2, 2, 2, 1, 2], [1, 1, 2, 2, 1]],
+             0: [[2, 1, 2, 1, 1], [1, 1, 1, 2, 2], [1, 2, 2, 2, 1]],
+             1: [[2, 1, 2, 1, 1], [1, 1, 1, 1, 1], [1, 1, 2, 1, 2]],
+             1999: [[1, 1, 2, 1, 1], [1, 1, 1, 1, 1], [2, 2, 2, 1, 1]]},
+    (3, 4): {"heldout": [[3, 1, 1, 1, 1], [2, 3, 1, 2, 1], [2, 2, 2, 1, 3], [1, 3, 3, 1, 3], [2, 3, 3, 1, 2]],
+             "train": [[2, 1, 2, 2, 2], [2, 3, 3, 1, 2], [1, 2, 3, 3, 2]],
+             0: [[2, 1, 1, 2, 2], [2, 2, 3, 2, 3], [1, 3, 3, 2, 3]],
+             1: [[2, 3, 2, 2, 2], [3, 2, 1, 3, 2], [2, 1, 1, 2, 1]],
+             1999: [[1, 3, 2, 2, 1], [1, 1, 3, 3, 2], [1, 3, 1, 2, 2]]},
+}
+
+
+@pytest.mark.parametrize("max_timing, seed", sorted(REFERENCE_HOLDS))
+def test_variable_timing_draws_the_holds_of_the_reference(max_timing, seed):
+    expected = REFERENCE_HOLDS[max_timing, seed]
+    task = lookup_task(max_timing=max_timing, seed=seed)
+    assert task.build_split("valid").holds.tolist() == expected["heldout"]
+    assert task.build_split("train").holds[:3].tolist() == expected["train"]
+    task.load_dataset("train")
+    batch = task.dataset("train").collater(list(range(N_TRAIN)))
+    for update in (0, 1, 1999, 0, 1, 1, 1999):  # in order, then replayed from the start, then asked twice
+        assert task.sweep_sample(batch, update)["holds"][:3].tolist() == expected[update], update
 
 
 def test_bad_options_are_refused_before_anything_runs(tmp_path):

@@ -1,10 +1,11 @@
 """``--optimizer shrink_sgd``: SGD with momentum whose weight decay shrinks the weight matrices only.
 
-One update, for every parameter p with gradient g (already clipped):
+One update, for every parameter p with gradient g (already clipped), in the order of the reference
+implementation (yaroslavvb/hinton-problems, sequence-lookup-25):
 
-    p <- (1 - lr * wd) * p          only for weight matrices (two or more dimensions), never biases
     v <- momentum * v - lr * g
     p <- p + v
+    p <- (1 - lr * wd) * p          only for weight matrices (two or more dimensions), never biases
 
 Stock ``--optimizer sgd`` (torch's SGD) cannot express this: its weight decay adds wd * p to the gradient, so the
 decay passes through the momentum buffer, and it decays the biases too.
@@ -42,9 +43,6 @@ class ShrinkMomentumSGD(torch.optim.Optimizer):
             if not params:
                 continue
             # one multi-tensor call per line: this network is so small that per-call costs dominate
-            matrices = [p for p in params if p.dim() >= 2]
-            if decay and matrices:
-                torch._foreach_mul_(matrices, 1 - lr * decay)
             for p in params:
                 if "velocity" not in self.state[p]:
                     self.state[p]["velocity"] = torch.zeros_like(p)
@@ -52,6 +50,9 @@ class ShrinkMomentumSGD(torch.optim.Optimizer):
             torch._foreach_mul_(velocities, momentum)
             torch._foreach_add_(velocities, [p.grad for p in params], alpha=-lr)
             torch._foreach_add_(params, velocities)
+            matrices = [p for p in params if p.dim() >= 2]
+            if decay and matrices:
+                torch._foreach_mul_(matrices, 1 - lr * decay)
         return loss
 
 

@@ -2,9 +2,13 @@
 
 A fixed random teacher maps each five-letter sequence over {A, B, C, D, E} to a 3-bit code (targets +-1). 25
 distinct sequences are drawn; 20 are trained on (split ``train``), 5 are held out (split ``valid``), so fairseq's
-validation reports held-out accuracy. With ``--max-timing`` above 1 every letter is held for 1 .. max_timing steps:
-the training holds are drawn afresh for every sweep (from ``--seed`` and the update number, so a run is reproducible
-whatever the batch order), the held-out holds once (from ``--dataset-seed``). Holds never change a target.
+validation reports held-out accuracy. With ``--max-timing`` above 1 every letter is held for 1 .. max_timing steps,
+from the random streams of the reference implementation (yaroslavvb/hinton-problems, sequence-lookup-25), so that
+its runs and ours can be compared seed by seed. The holds of all 25 sequences continue the stream of
+``--dataset-seed`` after the split: the held-out sequences keep theirs, the training sequences' serve only to
+evaluate after training. The training holds are drawn afresh for every sweep, in turn, from
+``default_rng(--seed + 99991)``: sweep u gets the stream's (u + 1)-th draw whatever the order of the calls (a
+resumed run replays the stream). Holds never change a target.
 
 Training is full batch: one update is one sweep over the 20 sequences. A fairseq epoch holds ``--sweeps-per-epoch``
 sweeps, because fairseq's per-epoch work (iterators, logging, checkpoint checks) costs far more than one sweep of
@@ -30,8 +34,7 @@ N_BITS = 3
 N_SEQUENCES = 25
 N_TRAIN = 20
 TEACHER_SEED = 1234
-# independent random streams for the holds, keyed by (seed, stream, ...)
-HELDOUT_HOLDS, TRAIN_EVAL_HOLDS, SWEEP_HOLDS = 0, 1, 2
+SWEEP_STREAM_OFFSET = 99_991  # the reference's stream of training holds is default_rng(seed + 99991)
 # per sweep, measured in its forward pass (before its update); accuracies as counts of sequences and of bits
 HISTORY_KEYS = ("loss", "train_correct", "train_bit_correct", "heldout_correct", "heldout_bit_correct",
                 "heldout_outputs")
@@ -53,8 +56,9 @@ def teacher_targets(sequences, weights=None):
     return np.where(scores >= 0, 1.0, -1.0)
 
 
-def draw_sequences(dataset_seed):
-    """The first 25 distinct draws, split by a permutation into 20 training and 5 held-out sequences."""
+def draw_sequences(dataset_seed, max_timing=1):
+    """(training letters, held-out letters, training holds, held-out holds): the first 25 distinct draws, a
+    permutation that splits them 20 / 5, then the holds of the 25 in the order drawn, all from one stream."""
     rng = np.random.default_rng(dataset_seed)
     seen, sequences = set(), []
     while len(sequences) < N_SEQUENCES:
@@ -64,18 +68,37 @@ def draw_sequences(dataset_seed):
             sequences.append(candidate)
     sequences = np.array(sequences)
     perm = rng.permutation(N_SEQUENCES)
-    return sequences[perm[:N_TRAIN]], sequences[perm[N_TRAIN:]]
+    holds = draw_holds(rng, N_SEQUENCES, max_timing)
+    train, heldout = perm[:N_TRAIN], perm[N_TRAIN:]
+    return sequences[train], sequences[heldout], holds[train], holds[heldout]
 
 
 def spell(sequence):
     return "".join(LETTERS[i] for i in sequence)
 
 
-def draw_holds(n, max_timing, *key):
-    """How many steps each letter is held, uniform in 1 .. max_timing, from the stream ``key``."""
+def draw_holds(rng, n, max_timing):
+    """How many steps each letter of n sequences is held, uniform in 1 .. max_timing (one draw of rng: the same
+    numbers as n draws of one sequence each, since NumPy's PCG64 keeps unused 32-bit halves in its state)."""
     if max_timing == 1:
         return np.ones((n, LENGTH), dtype=np.int64)
-    return np.random.default_rng(list(key)).integers(1, max_timing + 1, size=(n, LENGTH))
+    return rng.integers(1, max_timing + 1, size=(n, LENGTH))
+
+
+class SweepHolds:
+    """The training holds of each sweep: sweep u gets the (u + 1)-th draw of ``default_rng(seed + 99991)``."""
+
+    def __init__(self, seed, n, max_timing):
+        self.seed, self.n, self.max_timing = seed, n, max_timing
+        self._drawn = None
+
+    def __call__(self, update):
+        if self._drawn is None or update < self._drawn - 1:  # first call, or an earlier sweep: replay the stream
+            self._rng, self._drawn = np.random.default_rng(self.seed + SWEEP_STREAM_OFFSET), 0
+        while self._drawn <= update:
+            self._last = draw_holds(self._rng, self.n, self.max_timing)
+            self._drawn += 1
+        return self._last
 
 
 class LookupDataset(FairseqDataset):
@@ -118,7 +141,7 @@ class LookupDataset(FairseqDataset):
 
 @dataclass
 class SequenceLookupConfig(FairseqDataclass):
-    dataset_seed: int = field(default=0, metadata={"help": "seed of the 25 sequences and the held-out timings"})
+    dataset_seed: int = field(default=0, metadata={"help": "seed of the 25 sequences and their evaluation timings"})
     max_timing: int = field(default=1, metadata={
         "help": "each letter is held for 1 .. max_timing steps (1: fixed timing, one step per letter)"})
     sweeps_per_epoch: int = field(default=100, metadata={"help": "full-batch sweeps in one fairseq epoch"})
@@ -133,7 +156,9 @@ class SequenceLookupTask(FairseqTask):
             raise UsageError(f"--max-timing must be at least 1, got {cfg.max_timing}")
         if cfg.sweeps_per_epoch < 1:
             raise UsageError(f"--sweeps-per-epoch must be at least 1, got {cfg.sweeps_per_epoch}")
-        self.train_letters, self.heldout_letters = draw_sequences(cfg.dataset_seed)
+        self.train_letters, self.heldout_letters, self.train_holds, self.heldout_holds = draw_sequences(
+            cfg.dataset_seed, cfg.max_timing)
+        self.sweep_holds = SweepHolds(cfg.seed, N_TRAIN, cfg.max_timing)
         self.state.merge_state_dict({"history": {key: [] for key in HISTORY_KEYS}})
         self._loop_start = None
         self._heldout_batch = None
@@ -150,14 +175,12 @@ class SequenceLookupTask(FairseqTask):
         self.datasets[split] = self.build_split(split)
 
     def build_split(self, split):
-        cfg = self.cfg
         if split == "train":
-            letters, key = self.train_letters, TRAIN_EVAL_HOLDS
+            letters, holds = self.train_letters, self.train_holds
         elif split == "valid":
-            letters, key = self.heldout_letters, HELDOUT_HOLDS
+            letters, holds = self.heldout_letters, self.heldout_holds
         else:
             raise UsageError(f"--task sequence_lookup has the splits train and valid (held out), not {split!r}")
-        holds = draw_holds(len(letters), cfg.max_timing, cfg.dataset_seed, key)
         return LookupDataset(split, letters, teacher_targets(letters), holds)
 
     def get_batch_iterator(self, dataset, max_tokens=None, max_sentences=None, seed=1, epoch=1, **kwargs):
@@ -173,8 +196,8 @@ class SequenceLookupTask(FairseqTask):
         """The training batch with this sweep's fresh holds (fixed timing: unchanged)."""
         if self.cfg.max_timing == 1:
             return sample
-        holds = draw_holds(len(sample["id"]), self.cfg.max_timing, self.cfg.seed, SWEEP_HOLDS, update_num)
-        return self.dataset("train").collater(sample["id"].tolist(), holds)
+        ids = sample["id"].tolist()
+        return self.dataset("train").collater(ids, self.sweep_holds(update_num)[ids])
 
     def train_step(self, sample, model, criterion, optimizer, update_num, ignore_grad=False, **kwargs):
         if self._loop_start is None:
