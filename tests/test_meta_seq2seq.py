@@ -130,7 +130,7 @@ def test_shapes_support_loss_and_masking():
     batch = collate_episode(episode, task.src_dict, task.tgt_dict, score_support=True)
     assert batch["nsentences"] == 40 and batch["target"].size(0) == 40
     assert collate_episode(episode, task.src_dict, task.tgt_dict, score_support=False)["nsentences"] == 20
-    model = tiny_model(task)
+    model = tiny_model(task, mask_padding=True)
     logits, extra = model(**batch["net_input"])
     assert logits.shape == (*batch["target"].shape, len(task.tgt_dict))
     weights = extra["attn"][0]
@@ -170,14 +170,15 @@ def test_ablation_flags():
         no_attention = tiny_model(task, no_decoder_attention=True)
         logits, extra = no_attention(**batches[0])
         assert no_attention.attention_out is None and extra["attn"][0] is None and logits.size(0) == 20
-        # like the original: the decoder attends to padded positions too, which changes only the shorter queries
-        unmasked = tiny_model(task, unmasked_padding=True)
-        logits, extra = unmasked(**batches[0])
+        # by default, like the original, the decoder attends to padded positions too; masking them changes only
+        # the shorter queries
+        logits, extra = memory(**batches[0])
+        masked = tiny_model(task, mask_padding=True)
         lengths = batches[0]["src_lengths"]
         longest = lengths.eq(lengths.max())
         assert extra["attn"][0][~longest][:, 0, -1].gt(0).all()  # first output step: weight on the padded end
-        torch.testing.assert_close(logits[longest], memory(**batches[0])[0][longest])
-        assert not torch.allclose(logits[~longest], memory(**batches[0])[0][~longest])
+        torch.testing.assert_close(logits[longest], masked(**batches[0])[0][longest])
+        assert not torch.allclose(logits[~longest], masked(**batches[0])[0][~longest])
 
 
 def test_memory_attention_on_the_matching_support_item():

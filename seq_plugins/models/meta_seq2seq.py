@@ -8,10 +8,10 @@ the last, end-of-sequence position), with dot attention over C scaled by 1/sqrt(
 W_o tanh(W_a [h_t; c_t]). Without input feeding, teacher forcing runs the whole target through one LSTM call.
 
 Padding: queries and support items of different lengths are padded; the encoders and the teacher-forced decoder
-pack them (so no state reads padding, and the decoder's attention and output are computed for real positions only),
-and the decoder's attention gives padded query positions zero weight. Lake's original code does not mask its
-attention over padded positions, so there a query's outputs depend on the lengths of the queries batched with it;
-``--unmasked-padding`` computes that.
+pack them (so no state reads padding, and the decoder's attention and output are computed for real positions only).
+As in Lake's code, the decoder's attention also reads the padded positions of shorter queries (there Q = 0, so
+C = tanh(W [0; mean of the values])): a query's outputs depend on the lengths of the queries batched with it.
+``--mask-padding`` gives those positions zero weight instead, a departure (docs/results/meta_seq2seq.md).
 
 ``--no-memory``: C = Q, the standard seq2seq baseline (support ignored); ``--no-decoder-attention``: the output
 reads the decoder state alone, W_o h_t. Dropout (0.5) acts on embeddings and between stacked LSTM layers.
@@ -40,8 +40,9 @@ class MetaSeq2SeqConfig(FairseqDataclass):
     dropout: float = field(default=0.5, metadata={"help": "dropout on embeddings and between LSTM layers"})
     no_memory: bool = field(default=False, metadata={"help": "standard seq2seq: no memory over the support set"})
     no_decoder_attention: bool = field(default=False, metadata={"help": "decoder without attention over C"})
-    unmasked_padding: bool = field(default=False, metadata={
-        "help": "the decoder also attends to the padded positions of shorter queries, as the original code does"})
+    mask_padding: bool = field(default=False, metadata={
+        "help": "the decoder's attention ignores the padded positions of shorter queries (Lake's code attends to "
+                "them)"})
 
 
 class BiLSTMEncoder(nn.Module):
@@ -68,7 +69,7 @@ class MetaSeq2Seq(BaseFairseqModel):
         super().__init__()
         m = self.size = cfg.hidden_size
         self.num_layers, self.use_memory, self.use_attention = cfg.num_layers, not cfg.no_memory, not cfg.no_decoder_attention
-        self.mask_padding = not cfg.unmasked_padding
+        self.mask_padding = cfg.mask_padding
         self.src_pad, self.tgt_pad, self.eos = src_dict.pad(), tgt_dict.pad(), tgt_dict.eos()
         self.input_encoder = BiLSTMEncoder(len(src_dict), self.src_pad, m, cfg.num_layers, cfg.dropout)
         self.output_encoder = BiLSTMEncoder(len(tgt_dict), self.tgt_pad, m, cfg.num_layers, cfg.dropout)
