@@ -156,6 +156,17 @@ def test_shapes_support_loss_and_masking():
             assert logits[i].argmax(-1)[:len(out) + ended].tolist() == out + [task.tgt_dict.eos()] * ended
 
 
+@pytest.mark.parametrize("flags", [{}, {"no_decoder_attention": True}])
+def test_output_softmax_has_the_originals_symbols(flags):
+    task = make_task("me")
+    batch = collate_episode(task.training_episode(1, 0), task.src_dict, task.tgt_dict, score_support=True)
+    d = task.tgt_dict
+    logits = tiny_model(task, **flags)(**batch["net_input"])[0][batch["target"].ne(d.pad())]  # real positions
+    kept = [i for i in range(len(d)) if i not in (d.bos(), d.unk())]  # 4 colours, </s>, <pad> (Lake's SOS)
+    assert len(kept) == 6 and logits[..., [d.bos(), d.unk()]].eq(float("-inf")).all()
+    torch.testing.assert_close(torch.log_softmax(logits, -1)[..., kept], torch.log_softmax(logits[..., kept], -1))
+
+
 def test_ablation_flags():
     task = make_task("scan_prim_permutation")
     a, b = task.training_episode(1, 0), task.training_episode(1, 1)

@@ -79,6 +79,11 @@ class MetaSeq2Seq(BaseFairseqModel):
         self.lstm = nn.LSTM(m, m, num_layers=cfg.num_layers, dropout=cfg.dropout)
         self.attention_out = nn.Linear(2 * m, m) if self.use_attention else None
         self.out = nn.Linear(m, len(tgt_dict))
+        # Lake's output layer scores the type's symbols, EOS and SOS (his padding): fairseq's <s> and <unk>, which
+        # his has no row for, get logit -inf, so the softmax is his (extra never-target logits slow learning down)
+        never = torch.zeros(len(tgt_dict), dtype=torch.bool)
+        never[[tgt_dict.bos(), tgt_dict.unk()]] = True
+        self.register_buffer("not_in_output", never, persistent=False)
 
     @classmethod
     def build_model(cls, cfg, task):
@@ -137,12 +142,14 @@ class MetaSeq2Seq(BaseFairseqModel):
     def readout(self, hidden, context, padding_mask):
         """Logits (rows, vocabulary) and attention weights (rows, length) of decoder states (rows, m), each with
         its query's context (rows, length, m) and padding mask (rows, length)."""
-        if not self.use_attention:
-            return self.out(hidden), None
-        scores = (context @ hidden[:, :, None])[..., 0] / math.sqrt(self.size)
-        weights = torch.softmax(scores.masked_fill(padding_mask, float("-inf")), dim=-1)
-        attended = (weights[:, None, :] @ context)[:, 0]
-        return self.out(torch.tanh(self.attention_out(torch.cat([hidden, attended], dim=-1)))), weights
+        if self.use_attention:
+            scores = (context @ hidden[:, :, None])[..., 0] / math.sqrt(self.size)
+            weights = torch.softmax(scores.masked_fill(padding_mask, float("-inf")), dim=-1)
+            attended = (weights[:, None, :] @ context)[:, 0]
+            hidden = torch.tanh(self.attention_out(torch.cat([hidden, attended], dim=-1)))
+        else:
+            weights = None
+        return self.out(hidden).masked_fill(self.not_in_output, float("-inf")), weights
 
     def forward(self, src_tokens, src_lengths, prev_output_tokens, support_src, support_src_lengths, support_tgt,
                 support_tgt_lengths, **unused):
