@@ -12,12 +12,15 @@ from fairseq.data import Dictionary, indexed_dataset
 SOURCE_LANG, TARGET_LANG = "src", "tgt"
 
 
-def build_dictionary(lines):
-    """A fairseq Dictionary holding every whitespace-separated symbol of ``lines``, in a fixed order."""
+def build_dictionary(lines, padding_factor=1):
+    """A fairseq Dictionary holding every whitespace-separated symbol of ``lines``, in a fixed order (most frequent
+    first, as fairseq-preprocess sorts). ``padding_factor`` > 1 appends never-seen "madeupwordNNNN" symbols until
+    the size is a multiple of it, as fairseq-preprocess does by default (8): they are extra output logits."""
     counts = Counter(symbol for line in lines for symbol in line.split())
     dictionary = Dictionary()
     for symbol in sorted(counts, key=lambda s: (-counts[s], s)):
         dictionary.add_symbol(symbol, n=counts[symbol])
+    dictionary.pad_to_multiple_(padding_factor)
     return dictionary
 
 

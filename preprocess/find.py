@@ -15,7 +15,8 @@ prefers. For each task and size, ``<out>/<task>/<size>/`` holds (written atomica
 
 Each data set has ``data/<split>.{src,tgt}`` (space-separated symbols, one example a line, an empty input is an
 empty line) and ``data-bin/``. All data sets of a task and size share their dictionaries, so a checkpoint trained
-on a candidate data set reads the probes of fpa/. On T's inputs every candidate gives T's output.
+on a candidate data set reads the probes of fpa/; like FIND's (made by fairseq-preprocess's default), they are
+padded with never-seen symbols to a multiple of 8. On T's inputs every candidate gives T's output.
 
 Tasks (sizes default to FIND's):
   count-or-mem      T: a^L -> b^L (L: 10,20,30,40); probes a^m, m = L-span .. L+span (span 10, m >= 0);
@@ -43,6 +44,8 @@ DEFAULT_SIZES = {"count-or-mem": "10,20,30,40", "add-or-mul": "5,10,15,20", "hie
                  "comp-or-mem": "5,10,20"}
 DEFAULT_SPAN = {"count-or-mem": 10, "add-or-mul": 3}
 DEFAULT_PROBE_DEPTHS = "2-6"
+# fairseq-preprocess's default, which FIND's generators ran with: the padding symbols are output logits too
+PADDING_FACTOR = 8
 RULES_FILE = "rules.json"
 
 
@@ -132,8 +135,8 @@ def write_task(cfg, out):
 
     spec = make_task(cfg)
     datasets = datasets_of(spec)
-    dictionaries = {lang: build_dictionary(line for splits in datasets.values() for pair in splits.values()
-                                           for line in pair[side])
+    dictionaries = {lang: build_dictionary((line for splits in datasets.values() for pair in splits.values()
+                                            for line in pair[side]), cfg["padding_factor"])
                     for side, lang in enumerate((SOURCE_LANG, TARGET_LANG))}
     with atomic_dataset_dir(cfg, out) as tmp:
         with open(os.path.join(tmp, RULES_FILE), "w") as f:
@@ -177,7 +180,7 @@ def configs_from_args(args):
     configs = []
     for task in tasks:
         for size in parse_int_ranges(args.sizes or DEFAULT_SIZES[task], "--sizes"):
-            cfg = {"task": task, "size": size, "seed": args.seed}
+            cfg = {"task": task, "size": size, "seed": args.seed, "padding_factor": PADDING_FACTOR}
             if task in DEFAULT_SPAN:
                 cfg["span"] = DEFAULT_SPAN[task] if args.span is None else args.span
             elif task == "hierar-or-linear":

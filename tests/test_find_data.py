@@ -130,6 +130,30 @@ def test_every_size_dir_is_consistent(find_root):
                     assert [dictionary.string(data[i]) for i in range(len(data))] == want
         # one vocabulary per task and size: a checkpoint of any data set reads the probes of fpa/
         assert all(len(texts) == 1 for texts in dictionaries.values()), size_dir
+        for side in ("src", "tgt"):  # padded to a multiple of 8 with never-seen symbols, as fairseq-preprocess
+            dictionary = Dictionary.load(os.path.join(size_dir, "fpa", "data-bin", f"dict.{side}.txt"))
+            real = dictionary.symbols[dictionary.nspecial:]
+            padding = [symbol for symbol in real if symbol.startswith("madeupword")]
+            assert len(dictionary) % 8 == 0 and len(padding) < 8 and real[len(real) - len(padding):] == padding
+            assert padding == [f"madeupword{i:04d}" for i in range(len(padding))]
+            assert all(dictionary.count[dictionary.index(symbol)] == 0 for symbol in padding)
+
+
+def test_dictionaries_are_those_of_fairseq_preprocess(find_root, tmp_path):
+    """FIND binarized each data set with fairseq-preprocess's defaults: the same symbols and padded size as ours."""
+    from fairseq.data import Dictionary
+
+    for size_dir in ("comp-or-mem/5", "add-or-mul/5", "hierar-or-linear/4"):
+        data = find_root / size_dir / "fpa" / "data"
+        out = tmp_path / size_dir
+        result = run_cli(["fairseq-preprocess", "--source-lang", "src", "--target-lang", "tgt", "--destdir", str(out),
+                          "--trainpref", str(data / "train"), "--testpref", str(data / "test")])
+        assert result.returncode == 0, result.stderr[-2000:]
+        for side in ("src", "tgt"):
+            theirs = Dictionary.load(str(out / f"dict.{side}.txt"))
+            ours = Dictionary.load(str(find_root / size_dir / "fpa" / "data-bin" / f"dict.{side}.txt"))
+            assert len(ours) == len(theirs) and len(ours) % 8 == 0, (size_dir, side)
+            assert sorted(ours.symbols) == sorted(theirs.symbols), (size_dir, side)
 
 
 def test_same_options_same_bytes_and_rerun_is_a_no_op(tmp_path, capsys):
@@ -188,9 +212,11 @@ def test_command_line(tmp_path):
 GRIDS = sorted(glob.glob(os.path.join(ROOT, "hyperparams", "default", "*.json"))
                + glob.glob(os.path.join(ROOT, "hyperparams", "hierar-or-linear", "*.json")))
 LEARNERS = ("lstm_attention", "lstm_noattention", "cnn", "transformer")
+# FIND trained with fairseq 0.9 (--clip-norm 25 by default) and its mdl.py forces --sentence-avg
 COMMON = {"task": "transduction", "criterion": "cross_entropy", "optimizer": "adam", "lr": [0.001],
           "lr_scheduler": "inverse_sqrt", "warmup_updates": 1000, "warmup_init_lr": 1e-5, "dropout": 0.5,
-          "max_update": 3000, "batch_size": 5000, "no_epoch_checkpoints": True, "disable_validation": True}
+          "max_update": 3000, "batch_size": 5000, "no_epoch_checkpoints": True, "disable_validation": True,
+          "clip_norm": 25, "sentence_avg": True}
 ARCHITECTURE = {
     "fast_lstm": {"encoder_embed_dim": 16, "decoder_embed_dim": 16, "encoder_hidden_size": 512,
              "decoder_hidden_size": 512, "encoder_layers": 1, "decoder_layers": 1},
@@ -204,14 +230,19 @@ ARCHITECTURE = {
 
 def test_grid_files_are_complete():
     names = [os.path.relpath(path, os.path.join(ROOT, "hyperparams")) for path in GRIDS]
-    assert names == sorted(f"{folder}/{learner}{suffix}.json" for folder in ("default", "hierar-or-linear")
-                           for learner in LEARNERS for suffix in ("", "_small"))
+    assert names == sorted([f"{folder}/{learner}{suffix}.json" for folder in ("default", "hierar-or-linear")
+                            for learner in LEARNERS for suffix in ("", "_small")]
+                           # FIND's Transformer with cross+self-attention, 4 seeds only as in FIND
+                           + [f"{folder}/transformer_lm_small.json" for folder in ("default", "hierar-or-linear")])
     for path in GRIDS:
         grid = load_grid(path)
         assert grid["seed"] == list(range(1, 5 if path.endswith("_small.json") else 101))
         assert len(expand(grid)) == len(grid["seed"])  # seed is the only axis
         # the same learners for hierar-or-linear (full batch still holds with its 4 training examples)
         assert grid == load_grid(path.replace("hierar-or-linear", "default"))
+    lm = load_grid(os.path.join(ROOT, "hyperparams", "default", "transformer_lm_small.json"))
+    assert lm == {**load_grid(os.path.join(ROOT, "hyperparams", "default", "transformer_small.json")),
+                  "cross-self-attention": True}
 
 
 @pytest.mark.parametrize("path", GRIDS, ids=lambda p: os.path.relpath(p, os.path.join(ROOT, "hyperparams")))
@@ -229,6 +260,7 @@ def test_grid_is_accepted_by_fairseq(find_root, path):
         assert getattr(args, key) == value, key
     if args.arch == "fast_lstm":
         assert args.decoder_attention == ("0" if "noattention" in path else "1")
+    assert getattr(args, "cross_self_attention", False) == ("transformer_lm" in path)
     # one-batch epochs: 100 updates per epoch, a checkpoint every 1000 updates
     assert args.seed == 1 and args.passes_per_epoch == 100 and args.save_interval == 10
     cfg = convert_namespace_to_omegaconf(args)

@@ -110,3 +110,30 @@ def test_dump_rejects_an_empty_probe_split(empty_output_model, tmp_path):
                       "--out", str(tmp_path / "d.jsonl")])
     assert result.returncode == 2 and "is empty" in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "d.jsonl").exists()
+
+
+def test_transformer_lm_learner_decodes_in_batches_as_one_by_one(tmp_path):
+    """FIND's transformer_lm learner is stock `transformer` with --cross-self-attention (the decoder's
+    self-attention also reads the encoder's states). Its incremental decoding, many probes of different lengths in
+    one batch, must give what decoding each probe alone gives."""
+    import seq_plugins  # noqa: F401
+    from preprocess.binarize import binarize
+    from tools.evaluate import load_model, predict_split
+
+    pairs = [("a " * m, "b " * (2 * m)) for m in range(1, 7)]
+    split = ([s.strip() for s, _ in pairs], [t.strip() for _, t in pairs])
+    binarize({"train": split, "valid": split, "test": split}, str(tmp_path / "fpa" / "data-bin"))
+    result = run_cli(["fairseq-train", str(tmp_path / "fpa" / "data-bin"), "--user-dir", f"{ROOT}/seq_plugins",
+                      "--task", "transduction", "--arch", "transformer", "--cross-self-attention",
+                      "--encoder-layers", "1", "--decoder-layers", "1", "--encoder-embed-dim", "16",
+                      "--decoder-embed-dim", "16", "--encoder-ffn-embed-dim", "32", "--decoder-ffn-embed-dim", "32",
+                      "--encoder-attention-heads", "2", "--decoder-attention-heads", "2", "--optimizer", "adam",
+                      "--lr", "0.01", "--max-update", "60", "--batch-size", "10", "--seed", "1", "--save-dir",
+                      str(tmp_path / "ck"), "--no-epoch-checkpoints", "--disable-validation", "--num-workers", "0"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    model, task = load_model(str(tmp_path / "ck" / "checkpoint_last.pt"), str(tmp_path / "fpa" / "data-bin"))
+    assert model.decoder.layers[0].cross_self_attention
+    batched = {i: p for i, _s, p, _t in predict_split(model, task, "test", 100, min_len=0, max_len=20)}
+    alone = {i: p for i, _s, p, _t in predict_split(model, task, "test", 1, min_len=0, max_len=20)}
+    assert batched == alone and len(batched) == 6
+    assert len({len(p) for p in batched.values()}) > 1  # outputs of several lengths: padding was exercised

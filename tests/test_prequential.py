@@ -28,7 +28,8 @@ def datasets(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("prequential")
     candidate = T + [(src, mul(src)) for src in HOLDOUT]
-    dictionaries = {lang: build_dictionary(pair[side] for pair in candidate)
+    # padded to a multiple of 8 like preprocess.find's (and fairseq-preprocess's): never-seen symbols
+    dictionaries = {lang: build_dictionary((pair[side] for pair in candidate), padding_factor=8)
                     for side, lang in enumerate((SOURCE_LANG, TARGET_LANG))}
     split = lambda pairs: ([s for s, _ in pairs], [t for _, t in pairs])  # noqa: E731
     binarize({"train": split(candidate), "valid": split(T)}, str(root / "mul" / "data-bin"), dictionaries)
@@ -63,7 +64,7 @@ def test_record_layout_and_block_plan(mdl_run):
     assert [sum(1 for e in record["examples"] if e["block"] == b) for b in (1, 2)] == [3, 1]
     assert record["updates_per_block"] == UPDATES
     assert "num_updates: 60 >= max_update: 60" in result.stdout  # the task made room for both trainings
-    # T under a uniform code over {b, end-of-sequence}: 7 target tokens of 1 bit
+    # T under a uniform code over {b, end-of-sequence} (not the padding symbols): 7 target tokens of 1 bit
     assert record["first_block_bits"] == pytest.approx(7 * math.log2(2))
     total = sum(record["block_codelengths"]) + record["first_block_bits"]
     assert record["description_length"] == pytest.approx(total)

@@ -88,3 +88,28 @@ def test_several_sweeps_and_bad_input(tmp_path):
     result = run_cli(["python", "tools/report.py", str(empty)])
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
         f"python tools/report.py: error: {empty} holds no manifest.json; give a directory made by tools/sweep.py"]
+
+
+def test_description_length_also_per_block(tmp_path):
+    """hierar-or-linear transmits its hold-out 4 at a time: FIND's Table 1d divides by the block size, which the
+    report reads from the mdl.json that tools/sweep.py keeps for each candidate."""
+    sweep_dir = make_sweep(tmp_path, "hierar", archs=("lstm",))
+    for index in (0, 1):  # seeds 1 and 2; seed 3 has no mdl.json, so its block size is unknown
+        for rule in ("add", "mul"):
+            (sweep_dir / str(index) / "mdl" / rule).mkdir(parents=True)
+            (sweep_dir / str(index) / "mdl" / rule / "mdl.json").write_text(json.dumps({"block_size": 4}))
+    (row,) = report.main([str(sweep_dir)])
+    assert row["dl_add_mean"] == pytest.approx(12.0)  # raw: every run
+    assert row["dl_add_per_block_mean"] == pytest.approx((10.0 + 12.0) / 2 / 4)
+    assert row["dl_add_per_block_sd"] == pytest.approx(2 ** 0.5 / 4)
+    table = (sweep_dir / "report.md").read_text()
+    assert "| DL add (bits) | DL mul (bits) | DL add / 4 (bits) | DL mul / 4 (bits) |" in table
+    assert "| 12.00 ± 2.00 | 5.00 ± 0.00 | 2.75 ± 0.35 | 1.25 ± 0.00 |" in table
+    with open(sweep_dir / "report.csv") as f:
+        assert float(next(csv.DictReader(f))["dl_mul_per_block_mean"]) == pytest.approx(1.25)
+    # blocks of one example (every other task): no second column
+    plain = make_sweep(tmp_path, "plain", archs=("lstm",))
+    (plain / "0" / "mdl" / "add").mkdir(parents=True)
+    (plain / "0" / "mdl" / "add" / "mdl.json").write_text(json.dumps({"block_size": 1}))
+    report.main([str(plain)])
+    assert "/ 4" not in (plain / "report.md").read_text() and "per block" not in (plain / "report.md").read_text()

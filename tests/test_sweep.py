@@ -140,6 +140,19 @@ def test_dry_run_prints_every_command_and_submits_nothing(task_dir, tmp_path):
     assert result.stdout.count("fairseq-train ") == 2 * 3 and result.stdout.count("tools.fpa dump") == 2
     assert "run 1 (seed=2):" in result.stdout
     assert not (tmp_path / "results").exists()
+    # said once per sweep: this grid sets neither flag, so fairseq-fixed's defaults apply
+    assert result.stderr.count("training: ") == 1
+    assert ("training: clip-norm 0: no clipping, unlike FIND's 25; sentence-avg off: the loss is averaged over "
+            "target tokens, unlike FIND's per-sentence average") in result.stderr
+
+
+def test_training_settings_said_against_find(task_dir):
+    data_bin = [str(task_dir / "fpa" / "data-bin"), "--user-dir", os.path.join(ROOT, "seq_plugins")]
+    find_grid = expand(load_grid(os.path.join(ROOT, "hyperparams", "default", "transformer_small.json")))[0]
+    assert sweep.training_settings([*data_bin, *render(find_grid)]) == (
+        "training: clip-norm 25 (FIND's); sentence-avg on (FIND's)")
+    assert sweep.training_settings([*data_bin, *render(find_grid), "--clip-norm", "1"]).startswith(
+        "training: clip-norm 1, unlike FIND's 25; sentence-avg on")
 
 
 # ---- bad input: one line each, nothing written -----------------------------------------------------------------

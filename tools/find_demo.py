@@ -35,8 +35,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     start = time.time()
     task_dir = os.path.join(args.data, "add-or-mul", "20")
-    if not os.path.isdir(task_dir):
-        find.main(["--task", "add-or-mul", "--sizes", "20", "--out", args.data])
+    find.main(["--task", "add-or-mul", "--sizes", "20", "--out", args.data])  # refuses data of other options
     sweeps = []
     for learner in LEARNERS:
         name = f"find-fpa-add-or-mul-20-{learner}"

@@ -4,10 +4,11 @@
 
 For each group (learner): how many runs have finished out of those planned (and how many failed), mean ± SD of the
 valid loss and the wall time, FPA per rule (the fraction of the group's seeds that follow the rule on every probe)
-and the description length of each candidate (mean ± SD, in bits). Prints the table as Markdown and writes
-``report.md``, ``report.csv``, ``fpa.png`` (bars per learner and rule) and ``description_length.png`` (each run a
-point, with the mean ± SD per learner) into --out (default: the results directory, when there is one). Works on a
-sweep that is still running or partly failed.
+and the description length of each candidate (mean ± SD, in bits; where the hold-out was transmitted in blocks of
+more than one example, as hierar-or-linear's 4, also divided by the block size, as FIND's Table 1d). Prints the
+table as Markdown and writes ``report.md``, ``report.csv``, ``fpa.png`` (bars per learner and rule) and
+``description_length.png`` (each run a point, with the mean ± SD per learner) into --out (default: the results
+directory, when there is one). Works on a sweep that is still running or partly failed.
 """
 import argparse
 import csv
@@ -47,8 +48,30 @@ def load_sweep(sweep_dir):
         run_dir = os.path.join(sweep_dir, str(run["index"]))
         result_path = os.path.join(run_dir, "result.json")
         result = read_json(result_path) if os.path.isfile(result_path) else None
+        if result is not None and result.get("description_length"):
+            result["block_size"] = block_sizes(run_dir, result["description_length"])
         runs.append((run["config"], result, result is None and os.path.isfile(os.path.join(run_dir, "error.json"))))
     return runs
+
+
+def block_sizes(run_dir, rules):
+    """{rule: the block size its prequential run used}, from the mdl.json that tools/sweep.py keeps per candidate."""
+    sizes = {}
+    for rule in rules:
+        path = os.path.join(run_dir, "mdl", rule, "mdl.json")
+        if os.path.isfile(path):
+            sizes[rule] = read_json(path)["block_size"]
+    return sizes
+
+
+def blocked_candidates(results):
+    """{rule: its block sizes above 1}, for the candidates transmitted in blocks of several examples."""
+    blocked = {}
+    for result in results:
+        for rule, size in (result.get("block_size") or {}).items():
+            if size > 1:
+                blocked.setdefault(rule, set()).add(size)
+    return {rule: sorted(sizes) for rule, sizes in blocked.items()}
 
 
 def axes_of(sweeps):
@@ -84,7 +107,7 @@ def mean_sd(values):
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None
 
 
-def summarize(key, group, axes, rules, candidates, prefix_length=0):
+def summarize(key, group, axes, rules, candidates, blocked, prefix_length=0):
     results = group["results"]
     row = {axis: value for axis, value in zip(axes, key)}
     row.update(n=len(results), planned=group["planned"], failed=group["failed"])
@@ -98,6 +121,10 @@ def summarize(key, group, axes, rules, candidates, prefix_length=0):
     row["dl_n"] = len(lengths)
     for rule in candidates:
         row[f"dl_{rule}_mean"], row[f"dl_{rule}_sd"] = mean_sd([d[rule] for d in lengths if rule in d])
+    for rule in blocked:
+        row[f"dl_{rule}_per_block_mean"], row[f"dl_{rule}_per_block_sd"] = mean_sd(
+            [r["description_length"][rule] / r["block_size"][rule] for r in results
+             if rule in (r.get("description_length") or {}) and rule in (r.get("block_size") or {})])
     row["label"] = ", ".join(f"{a}={v}" for a, v in zip(axes, key) if a != "sweep") or "all runs"
     if "sweep" in axes:  # in plots, a sweep goes by what its name adds to the others' (find-fpa-...-cnn: cnn)
         row["label"] = key[axes.index("sweep")][prefix_length:] + ("" if row["label"] == "all runs"
@@ -116,9 +143,13 @@ def fmt_fpa(fraction, n):
     return "–" if fraction is None else f"{fraction:.2f} ({round(fraction * n)}/{n})"
 
 
-def markdown(rows, axes, rules, candidates):
+def per_block_label(rule, sizes):
+    return f"DL {rule} / {sizes[0]} (bits)" if len(sizes) == 1 else f"DL {rule} per block (bits)"
+
+
+def markdown(rows, axes, rules, candidates, blocked):
     header = [*axes, "n", *(label for _, label, _ in METRICS), *(f"FPA {r}" for r in rules),
-              *(f"DL {r} (bits)" for r in candidates)]
+              *(f"DL {r} (bits)" for r in candidates), *(per_block_label(r, s) for r, s in blocked.items())]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         n = f"{row['n']}/{row['planned']}" + (f" ({row['failed']} failed)" if row["failed"] else "")
@@ -127,14 +158,16 @@ def markdown(rows, axes, rules, candidates):
         cells += [fmt_fpa(row[f"fpa_{r}"], row["fpa_n"]) for r in rules]
         # two decimals: a rule the learner already follows costs hundredths of a bit
         cells += [fmt(row[f"dl_{r}_mean"], row[f"dl_{r}_sd"], 2) for r in candidates]
+        cells += [fmt(row[f"dl_{r}_per_block_mean"], row[f"dl_{r}_per_block_sd"], 2) for r in blocked]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def write_csv(path, rows, axes, rules, candidates):
+def write_csv(path, rows, axes, rules, candidates, blocked):
     columns = [*axes, "n", "planned", "failed", *(f"{m}_{s}" for m, _, _ in METRICS for s in ("mean", "sd")),
                "fpa_n", *(f"fpa_{r}" for r in rules), "dl_n",
-               *(f"dl_{r}_{s}" for r in candidates for s in ("mean", "sd"))]
+               *(f"dl_{r}_{s}" for r in candidates for s in ("mean", "sd")),
+               *(f"dl_{r}_per_block_{s}" for r in blocked for s in ("mean", "sd"))]
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(columns)
@@ -194,15 +227,16 @@ def report(sweep_dirs, out):
     results = [r for g in groups.values() for r in g["results"]]
     rules = list(dict.fromkeys(rule for r in results for rule in r.get("fpa") or {}))
     candidates = list(dict.fromkeys(rule for r in results for rule in r.get("description_length") or {}))
+    blocked = blocked_candidates(results)
     prefix_length = os.path.commonprefix(list(sweeps)).rfind("-") + 1 if len(sweeps) > 1 else 0
-    rows = [summarize(key, group, axes, rules, candidates, prefix_length) for key, group in groups.items()]
-    table = markdown(rows, axes, rules, candidates)
+    rows = [summarize(key, group, axes, rules, candidates, blocked, prefix_length) for key, group in groups.items()]
+    table = markdown(rows, axes, rules, candidates, blocked)
     os.makedirs(out, exist_ok=True)
     written = [os.path.join(out, "report.md"), os.path.join(out, "report.csv")]
     with open(written[0], "w") as f:
         f.write(f"# {', '.join(sweeps)}\n\n{len(results)} of {sum(g['planned'] for g in groups.values())} runs "
                 f"finished\n\n{table}")
-    write_csv(written[1], rows, axes, rules, candidates)
+    write_csv(written[1], rows, axes, rules, candidates, blocked)
     if rules or candidates:
         logging.getLogger("matplotlib").setLevel(logging.WARNING)  # before the import, which logs at DEBUG
         import matplotlib

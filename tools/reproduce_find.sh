@@ -5,20 +5,26 @@
 #   bash tools/reproduce_find.sh [fpa|mdl|report]...     (default: fpa mdl report)
 #
 # Cheap tasks and learners first. Re-running resumes every sweep: finished runs are skipped. WORKERS (default 2)
-# runs at once, one thread each. TASKS and LEARNERS (space-separated, defaults below) pick a subset.
+# runs at once, one thread each. TASKS and LEARNERS (space-separated, defaults below) pick a subset; FIND's
+# transformer_lm learner (Transformer with cross+self-attention, its grids for comp-or-mem) runs on LM_TASKS too.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 WORKERS=${WORKERS:-2}
 TASKS=${TASKS:-hierar-or-linear/4 comp-or-mem/5 add-or-mul/20 count-or-mem/40}
 LEARNERS=${LEARNERS:-transformer cnn lstm_attention lstm_noattention}
+LM_TASKS=${LM_TASKS:-comp-or-mem/5}
 PHASES=${*:-fpa mdl report}
 status=0
 
-for spec in $TASKS; do
-    [ -d "data/find/$spec" ] || $PY -m preprocess.find --task "${spec%/*}" --sizes "${spec#*/}" --out data/find \
-        || exit 1
+for spec in $TASKS; do  # a no-op on the same data; refuses data made by other options (e.g. unpadded dictionaries)
+    $PY -m preprocess.find --task "${spec%/*}" --sizes "${spec#*/}" --out data/find || exit 1
 done
+
+learners() {  # task
+    echo $LEARNERS
+    case " $LM_TASKS " in *" $1 "*) echo transformer_lm ;; esac
+}
 
 sweep() {  # phase task learner
     local grids=hyperparams/default
@@ -29,7 +35,10 @@ sweep() {  # phase task learner
 
 for phase in $PHASES; do
     case $phase in
-        fpa|mdl) for spec in $TASKS; do for learner in $LEARNERS; do sweep "$phase" "$spec" "$learner"; done; done ;;
+        fpa|mdl)
+            for spec in $TASKS; do
+                for learner in $(learners "$spec"); do sweep "$phase" "$spec" "$learner"; done
+            done ;;
         report)
             for spec in $TASKS; do
                 for phase_dir in fpa mdl; do

@@ -8,6 +8,8 @@ candidate rule) or any directory with a ``data-bin`` (then without --fpa and --m
 fairseq-train on the fpa data set; with --fpa it dumps greedy predictions over the probes and scores them against
 every rule (tools.fpa); with --mdl it measures the prequential description length of every candidate data set
 (--task prequential_translation --criterion prequential_mdl; grid keys starting with ``mdl-`` go to these runs only).
+Before anything runs it says, on stderr, which gradient clipping and loss averaging the runs get, against FIND's
+(--clip-norm 25, fairseq 0.9's default, and --sentence-avg); a grid may depart from them.
 
 Layout: ``<results-dir>/<name>/manifest.json`` (the grid, its hash, the expanded runs, the task and the flags) and one
 directory per run index holding ``params.json`` (the exact commands), ``train.log``, ``checkpoints/``, ``fpa.jsonl``,
@@ -353,6 +355,25 @@ def validate(grid_path, specs, extra):
             raise UsageError(f"grid {grid_path} with --extra {shlex.join(extra)!r}{where}: {message}")
 
 
+FIND_CLIP_NORM = 25  # fairseq 0.9's default --clip-norm, which FIND trained with (fairseq-fixed 0.12's is 0)
+
+
+def training_settings(argv):
+    """The gradient clipping and loss averaging a fairseq-train command gets, said against FIND's (one line)."""
+    from fairseq import options
+
+    args = options.parse_args_and_arch(options.get_training_parser(), argv)
+    if args.clip_norm == FIND_CLIP_NORM:
+        clip = f"clip-norm {args.clip_norm:g} (FIND's)"
+    elif args.clip_norm <= 0:
+        clip = f"clip-norm {args.clip_norm:g}: no clipping, unlike FIND's {FIND_CLIP_NORM}"
+    else:
+        clip = f"clip-norm {args.clip_norm:g}, unlike FIND's {FIND_CLIP_NORM}"
+    average = ("sentence-avg on (FIND's)" if args.sentence_avg else
+               "sentence-avg off: the loss is averaged over target tokens, unlike FIND's per-sentence average")
+    return f"training: {clip}; {average}"
+
+
 def grid_hash(grid):
     import hashlib
 
@@ -611,6 +632,7 @@ def main(argv=None):
 
     specs = make_specs(configs, layout, os.path.abspath(sweep_dir), extra, args.fpa, args.mdl)
     validate(args.sweep, specs, extra)
+    print(training_settings(specs[0]["train"][1:]), file=sys.stderr)
     axes = [k for k, v in grid.items() if isinstance(v, list) and len(v) > 1]
     if args.dry_run:
         print(f"{len(specs)} runs of {args.sweep} on {layout['dir']} (dry run: nothing submitted)")

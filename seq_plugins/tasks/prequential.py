@@ -211,9 +211,10 @@ class PrequentialTranslationTask(TransductionTask):
         self.initial_weights, self.results = state["initial_weights"], state["results"][:stage]
 
     def first_block_bits(self):
-        """T under a uniform code over the symbols a target can hold: the real target symbols and end-of-sequence."""
+        """T under a uniform code over the symbols a target can hold: the real target symbols and end-of-sequence
+        (not the never-seen symbols that pad the dictionary, which count 0)."""
         dataset = self.datasets[self.cfg.train_subset]
-        alphabet = len(self.tgt_dict) - self.tgt_dict.nspecial + 1
+        alphabet = sum(1 for n in self.tgt_dict.count[self.tgt_dict.nspecial:] if n > 0) + 1
         return sum(len(dataset.tgt[i]) for i in self.plan.train_ids) * math.log2(alphabet)
 
     def _write_output(self):
