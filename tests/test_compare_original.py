@@ -255,3 +255,53 @@ def test_find_refuses_unknown_tasks_and_other_commits(tmp_path):
                           str(tmp_path / "out"), *extra])
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# Stand-in of meta_seq2seq's train.py: prints its log lines (loss falling below 1 nat at episode 100) and records
+# the seeds it was given, so the harness's parsing, seeding and resuming are checked without the original.
+META_SEQ2SEQ_STAND_IN = '''import argparse, os, random
+p = argparse.ArgumentParser()
+for flag in ("--episode_type", "--num_episodes", "--lr_decay_schedule", "--dir_model", "--fn_out_model"):
+    p.add_argument(flag)
+a = p.parse_args()
+with open(os.path.join(a.dir_model, "seeds.txt"), "w") as f:
+    f.write(f"{random.random()} {os.environ['PYTHONHASHSEED']} {os.path.isdir('data')}")
+for episode in [1] + list(range(100, int(a.num_episodes) + 1, 100)):
+    loss = 1.1 if episode < 100 else 0.5
+    print(f"0m 1s (- 0m 1s) ({episode} 1% finished) TrainLoss: {loss:.4f}, ValAccRetrieval: 100.0, "
+          f"ValAccGeneralize: {episode / 10:.1f}")
+print("Training complete")
+'''
+
+
+def test_meta_seq2seq_side_by_side(tmp_path):
+    from tools.originals import meta_seq2seq
+
+    checkout = tmp_path / "meta_seq2seq"
+    (checkout / "data").mkdir(parents=True)
+    for name in meta_seq2seq.FILES:
+        (checkout / name).write_text("")
+    (checkout / "train.py").write_text(META_SEQ2SEQ_STAND_IN)
+    out = tmp_path / "out"
+    command = ["python", "-m", "tools.compare_original", "meta_seq2seq", "--original", str(checkout), "--out",
+               str(out), "--seeds", "1-2", "--episodes", "100"]
+    result = run_cli(command + ["--sides", "original"])
+    assert result.returncode == 2 and "train.py differs from facebookresearch/meta_seq2seq" in result.stderr
+    result = run_cli(command + ["--sides", "original", "--allow-other-commit"])
+    assert result.returncode == 0, result.stderr
+    seeds = [(out / "original" / f"seed{s}" / "seeds.txt").read_text().split() for s in (1, 2)]
+    assert [s[1:] for s in seeds] == [["1", "True"], ["2", "True"]] and seeds[0][0] != seeds[1][0]
+    runs = json.loads((out / "compare.json").read_text())["runs"]["original"]
+    assert runs["1"]["plateau_exit"] == 100 and runs["1"]["final"] == {"generalization": 10.0, "retrieval": 100.0}
+    assert result.stdout.splitlines()[1].split() == ["1", "10.0", "100.0", "100"]
+    log = out / "original" / "seed1" / "train.log"
+    before = log.stat().st_mtime_ns
+    # ours: a real 100-episode run of tools/reproduce_meta_seq2seq.sh; the finished original is not rerun
+    result = run_cli(command[:-4] + ["--seeds", "1", "--episodes", "100", "--allow-other-commit"], timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert log.stat().st_mtime_ns == before
+    ours = json.loads((out / "compare.json").read_text())["runs"]["ours"]["1"]
+    assert list(ours["loss_nats"]) == ["100"] and 0 < ours["loss_nats"]["100"] < 3
+    assert ours["final"]["generalization"] is not None and ours["final"]["retrieval"] is not None
+    result = run_cli(command[:-2] + ["--episodes", "200", "--allow-other-commit"])  # another budget, same --out
+    assert result.returncode == 2 and "was run with --episodes 100" in result.stderr

@@ -164,6 +164,14 @@ def run(args, checkout):
         raise UsageError(f"--sides: expected original, ours or both, got {args.sides!r}")
     if args.episodes < 100 or args.workers < 1:
         raise UsageError("--episodes must be at least 100 and --workers at least 1")
+    previous = os.path.join(args.out, "compare.json")
+    if os.path.exists(previous):  # finished seeds are reused: they must be of the same recipe
+        with open(previous) as f:
+            record = json.load(f)
+        for key in ("episode_type", "episodes"):
+            if record[key] != getattr(args, key):
+                raise UsageError(f"{args.out} was run with --{key.replace('_', '-')} {record[key]}; "
+                                 "use another --out")
     jobs = [(side, seed) for seed in seeds for side in sides]
     with ThreadPoolExecutor(args.workers) as pool:
         futures = [pool.submit(run_side, side, checkout, args, seed, args.out) for side, seed in jobs]
