@@ -9,4 +9,24 @@ setup(
     packages=find_packages(include=["seq_plugins*", "preprocess*", "tools*"]),
     # versions are pinned in requirements.txt (fairseq-fixed needs a two-step install, see the Makefile)
     install_requires=["fairseq-fixed", "torch", "numpy", "matplotlib", "submitit", "sacrebleu"],
+    # one command per tool, so that nothing needs the venv activated or a `python -m` path
+    entry_points={"console_scripts": [
+        "seq-sweep = tools.sweep:cli",
+        "seq-report = tools.report:cli",
+        "seq-find-data = preprocess.find:cli",
+        "seq-fpa = tools.fpa:cli",
+        "seq-find-demo = tools.find_demo:cli",
+        "seq-transduction-data = preprocess.transductions:cli",
+        "seq-transduction-run = tools.transduction_run:cli",
+        "seq-transduction-table = tools.transduction_table:cli",
+        "seq-transduction-demo = tools.transduction_demo:cli",
+        "seq-evaluate = tools.evaluate:cli",
+        "seq-scan-data = preprocess.scan:cli",
+        "seq-meta-eval = tools.meta_seq2seq_eval:cli",
+        "seq-lookup25 = tools.lookup25:cli",
+        "seq-lookup25-pictures = tools.lookup25_pictures:cli",
+        "seq-riglstm-table = tools.riglstm_table:cli",
+        "seq-bouncing-balls-baselines = tools.bouncing_balls_baselines:cli",
+        "seq-compare-original = tools.compare_original:cli",
+    ]},
 )

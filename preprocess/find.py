@@ -36,9 +36,10 @@ import os
 import string
 
 from preprocess.dataset_dir import atomic_dataset_dir, holds_same_dataset
-from seq_plugins.cli import OneLineArgumentParser, UsageError, parse_int_ranges, run_main
+from preprocess.memory_bound import check_fits, pairs_bytes
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console, parse_int_ranges
 
-PROG = "python -m preprocess.find"
+PROG = command_name("python -m preprocess.find")
 TASKS = ("count-or-mem", "add-or-mul", "hierar-or-linear", "comp-or-mem")
 DEFAULT_SIZES = {"count-or-mem": "10,20,30,40", "add-or-mul": "5,10,15,20", "hierar-or-linear": "4",
                  "comp-or-mem": "5,10,20"}
@@ -165,6 +166,14 @@ def build_parser():
     return parser
 
 
+def span_task_bytes(size, span):
+    """An upper bound on the memory that generating count-or-mem or add-or-mul takes (preprocess.memory_bound):
+    probes a^m up to m = size + span, and the rules' outputs (at most 3 rules, at most twice the longest probe)."""
+    longest = size + span
+    probes = longest - max(0, size - span) + 1
+    return pairs_bytes(4 * probes, probes * longest * (1 + 3 * 2))
+
+
 def configs_from_args(args):
     """One config per task and size, every option checked before anything is written."""
     tasks = TASKS if args.task == "all" else (args.task,)
@@ -183,6 +192,7 @@ def configs_from_args(args):
             cfg = {"task": task, "size": size, "seed": args.seed, "padding_factor": PADDING_FACTOR}
             if task in DEFAULT_SPAN:
                 cfg["span"] = DEFAULT_SPAN[task] if args.span is None else args.span
+                check_fits({f"--sizes {size} with --span {cfg['span']}": span_task_bytes(size, cfg["span"])})
             elif task == "hierar-or-linear":
                 too_short = [d for d in probe_depths if 2 * d + 1 <= size]
                 if too_short:
@@ -191,6 +201,9 @@ def configs_from_args(args):
                 if set(probe_depths) == {size}:
                     raise UsageError(f"--probe-depths: only the training depth {size}, nothing would be held out")
                 cfg["probe_depths"] = probe_depths
+                # four probes of 2d + 1 symbols per depth, each rule's outputs one symbol
+                check_fits({f"--probe-depths {args.probe_depths or DEFAULT_PROBE_DEPTHS}":
+                            pairs_bytes(3 * 4 * len(probe_depths), sum(4 * (2 * d + 3) for d in probe_depths))})
             elif not 2 <= size <= len(string.ascii_lowercase):
                 raise UsageError(f"--sizes {size}: comp-or-mem needs 2 to 26 primitives (one is in T, the others "
                                  f"are held out)")
@@ -214,5 +227,10 @@ def main(argv=None):
               f"hold-out {len(spec['holdout'])}, data sets fpa {' '.join(spec['rules'])}")
 
 
+def cli():
+    """The seq-find-data command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

@@ -12,10 +12,10 @@ import os
 from collections import Counter
 
 from preprocess.dataset_dir import atomic_dataset_dir, holds_same_dataset
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
 from seq_plugins.scan import SPLITS, interpret, line, make_split, read_official, vocabularies
 
-PROG = "python -m preprocess.scan"
+PROG = command_name("python -m preprocess.scan")
 
 
 def shared_dictionaries():
@@ -69,5 +69,10 @@ def main(argv=None):
           f"({len(Counter(train))} distinct), test {len(test)}")
 
 
+def cli():
+    """The seq-scan-data command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

@@ -16,9 +16,10 @@ import os
 import numpy as np
 
 from preprocess.dataset_dir import atomic_dataset_dir, holds_same_dataset
-from seq_plugins.cli import OneLineArgumentParser, UsageError, parse_int_ranges, run_main
+from preprocess.memory_bound import check_fits, pairs_bytes
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console, parse_int_ranges
 
-PROG = "python -m preprocess.transductions"
+PROG = command_name("python -m preprocess.transductions")
 INSTRUCTION = "@"
 DEFAULT_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
@@ -30,6 +31,17 @@ TASKS = {
     "quadratic_copying": lambda word, n: word * len(word),
 }
 INSTRUCTED_TASKS = {"input_specified_reduplication"}
+# the target length of TASKS for n input symbols and k instructions, to bound the data before making it
+TARGET_LENGTH = {
+    "identity": lambda n, k: n,
+    "reversal": lambda n, k: n,
+    "total_reduplication": lambda n, k: 2 * n,
+    "input_specified_reduplication": lambda n, k: n * (k + 1),
+    "quadratic_copying": lambda n, k: n * n,
+}
+# draw_strings keeps each string it draws as a list and, while drawing, as a tuple of numpy scalars (measured: see
+# preprocess.memory_bound)
+BYTES_PER_DRAWN_SYMBOL = 48
 
 # Seed stream of the strings: they depend on (seed, length) only, so every task sees the same inputs for the same seed.
 _STRINGS_STREAM = 0
@@ -174,7 +186,26 @@ def config_from_args(args):
         cfg["ood_instructions"] = parse_int_ranges(args.ood_instructions, "--ood-instructions")
         # data made when each string drew one random count lack this key, so they are refused, not reused
         cfg["pairing"] = "every string with each count"
+    check_fits(memory_requests(cfg, args))
     return cfg
+
+
+def memory_requests(cfg, args):
+    """{size option and its lengths, as given: the bytes they ask for}, for preprocess.memory_bound."""
+    seen = cfg.get("instructions", [0])
+    both = seen + cfg.get("ood_instructions", [])  # ood_instr repeats the test and ood strings with unseen counts
+    requests = {}
+    for split, lengths, counts in (("train", "id", seen), ("dev", "id", seen), ("test", "id", both),
+                                   ("ood", "ood", both)):
+        symbols = [n + k + TARGET_LENGTH[cfg["task"]](n, k) for n in cfg[f"{lengths}_lengths"] for k in counts]
+        size = cfg[f"{split}_size"]
+        option = f"--{split}-size {size} with --{lengths}-lengths {getattr(args, f'{lengths}_lengths')}"
+        if cfg["task"] in INSTRUCTED_TASKS:
+            option += f", --instructions {args.instructions}" + (
+                f", --ood-instructions {args.ood_instructions}" if counts is both else "")
+        requests[option] = (pairs_bytes(size * len(symbols), size * sum(symbols))
+                            + size * sum(cfg[f"{lengths}_lengths"]) * BYTES_PER_DRAWN_SYMBOL)
+    return requests
 
 
 def main(argv=None):
@@ -188,5 +219,10 @@ def main(argv=None):
     print(f"wrote {args.task} to {args.out}: {counts}")
 
 
+def cli():
+    """The seq-transduction-data command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

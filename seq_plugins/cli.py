@@ -13,6 +13,17 @@ class OneLineArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+# every console script of setup.py starts with it (tests/test_entry_points.py checks)
+COMMAND_PREFIX = "seq-"
+
+
+def command_name(module_form):
+    """The name usage and error lines show: the console script's (seq-fpa) when run as one, else how the module
+    is run (``python -m tools.fpa``)."""
+    name = os.path.basename(sys.argv[0])
+    return name if name.startswith(COMMAND_PREFIX) else module_form
+
+
 def run_main(main, prog, argv=None):
     """Run ``main(argv)``; a UsageError becomes one line on stderr and exit status 2."""
     try:
@@ -20,6 +31,13 @@ def run_main(main, prog, argv=None):
     except UsageError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         sys.exit(2)
+
+
+def console(main, prog):
+    """What a console script of setup.py and ``python -m`` run: ``main`` on the command line with one-line errors;
+    the exit status is main's when it returns an int (the sweep's 1 when runs failed), else 0."""
+    status = run_main(main, prog)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 def parse_int_ranges(text, option, minimum=1):

@@ -183,6 +183,10 @@ def test_same_options_same_bytes_and_rerun_is_a_no_op(tmp_path, capsys):
     (["--task", "comp-or-mem", "--sizes", "1"], "--sizes 1: comp-or-mem needs 2 to 26 primitives"),
     (["--task", "comp-or-mem", "--sizes", "27"], "--sizes 27: comp-or-mem needs 2 to 26 primitives"),
     (["--task", "counting"], "argument --task: invalid choice: 'counting'"),
+    # sizes bounded by memory (preprocess.memory_bound), before anything is built
+    (["--task", "add-or-mul", "--sizes", "1000000000"], "--sizes 1000000000 with --span 3: the data would take about"),
+    (["--task", "count-or-mem", "--sizes", "10", "--span", "100000000"], "--sizes 10 with --span 100000000: the data"),
+    (["--task", "hierar-or-linear", "--probe-depths", "2-1000000"], "--probe-depths 2-1000000: the data would take"),
 ])
 def test_bad_input_is_one_line_and_leaves_data_alone(tmp_path, capsys, args, message):
     find.main(["--task", "count-or-mem", "--sizes", "10", "--out", str(tmp_path)])

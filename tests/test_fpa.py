@@ -49,6 +49,12 @@ def test_aggregate_rejects_bad_dumps(tmp_path):
     empty.write_text("")
     with pytest.raises(UsageError, match="empty.jsonl is empty"):
         fpa.read_dump(str(empty))
+    for number, lines in ((1, ["[1, 2]"]), (3, [json.dumps(records(["b"])[0]), "", '{"id": 1, "pred": "b"}'])):
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text("\n".join(lines) + "\n")
+        expected = "not a JSON object" if number == 1 else "no string 'src'"
+        with pytest.raises(UsageError, match=f"^dump {bad} line {number}: {expected}; make dumps with"):
+            fpa.read_dump(str(bad))
     with pytest.raises(UsageError, match="does not hold the probes of the rules file in order"):
         fpa.aggregate(RULES, {"x": records(RULES["rules"]["mul"])[::-1]})
     result = run_cli(["python", "-m", "tools.fpa", "aggregate", "--rules", str(tmp_path / "none.json"), str(empty)])

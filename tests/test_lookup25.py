@@ -184,6 +184,11 @@ def test_bad_options_are_refused_before_anything_runs(tmp_path):
         with pytest.raises(UsageError, match=message):
             lookup25.main([*argv, "--out", str(tmp_path / "x")])
     assert not (tmp_path / "x").exists()
+    (tmp_path / "file").write_text("kept")
+    for out in (tmp_path / "file", tmp_path / "file" / "x"):
+        with pytest.raises(UsageError, match=f"^--out {out}: {tmp_path / 'file'} is not a directory$"):
+            lookup25.main(["--sweeps", "1", "--out", str(out)])
+    assert (tmp_path / "file").read_text() == "kept"
 
 
 @pytest.fixture(scope="module")

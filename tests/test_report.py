@@ -1,6 +1,8 @@
 """tools/report.py on hand-made sweep results: grouping, mean ± SD, FPA fractions, partly finished sweeps."""
 import csv
 import json
+import os
+import re
 
 import pytest
 
@@ -88,6 +90,12 @@ def test_several_sweeps_and_bad_input(tmp_path):
     result = run_cli(["python", "tools/report.py", str(empty)])
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [
         f"python tools/report.py: error: {empty} holds no manifest.json; give a directory made by tools/sweep.py"]
+    for manifest, what in (({"grid": "g.json"}, "no list 'runs'"), ([], "no list 'runs'"),
+                           ({"runs": [{"index": 0}]}, "runs[0] is not")):
+        (empty / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(UsageError, match=f"^{re.escape(str(empty / 'manifest.json'))}: {re.escape(what)}"):
+            report.main([str(empty)])
+    assert os.listdir(empty) == ["manifest.json"]
 
 
 def test_description_length_also_per_block(tmp_path):

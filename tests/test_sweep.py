@@ -193,8 +193,11 @@ def test_bad_input(task_dir, tmp_path, capsys):
         sweep.main(sweep_args(TINY, tmp_path, tmp_path))
     with pytest.raises(UsageError, match=r"--task .* has no fpa/data-bin; make it with"):
         sweep.main(sweep_args(TINY, task_dir / "mul", tmp_path, "--fpa"))
-    with pytest.raises(UsageError, match=r"with --extra '--no-such-flag': unrecognized arguments: --no-such-flag$"):
+    with pytest.raises(UsageError, match=r"^--extra '--no-such-flag': unrecognized arguments: --no-such-flag$"):
         sweep.main(sweep_args(TINY, task_dir, tmp_path, "--extra", "--no-such-flag"))
+    # the grid sets max-update too: --extra's value is the wrong one
+    with pytest.raises(UsageError, match=r"^--extra '--max-update fifty': argument --max-update: invalid int value"):
+        sweep.main(sweep_args(TINY, task_dir, tmp_path, "--extra", "--max-update fifty"))
     with pytest.raises(SystemExit) as exit_:
         sweep.main(sweep_args(TINY, task_dir, tmp_path, "--cluster", "kubernetes"))
     assert exit_.value.code == 2
@@ -203,10 +206,16 @@ def test_bad_input(task_dir, tmp_path, capsys):
         sweep.main(sweep_args(TINY, task_dir, tmp_path / "results", "--resume"))
     made = tmp_path / "results" / "s"
     made.mkdir(parents=True)
-    (made / "manifest.json").write_text(json.dumps({"grid": "other.json", "grid_sha256": "0" * 64,
-                                                    "task": str(task_dir), "extra": []}))
+    other = {"grid": "other.json", "grid_sha256": "0" * 64, "task": str(task_dir), "extra": [], "runs": []}
+    (made / "manifest.json").write_text(json.dumps(other))
     with pytest.raises(UsageError, match=r"s was made by another grid \('other.json'\); resume it with the same"):
         sweep.main(sweep_args(TINY, task_dir, tmp_path / "results", "--resume"))
+    # a manifest without runs is not taken for this sweep's, even with its grid, task and --extra
+    layout = sweep.task_layout(str(task_dir), False, False)
+    (made / "manifest.json").write_text(json.dumps({"grid_sha256": sweep.grid_hash(load_grid(TINY)),
+                                                    "task": layout["dir"], "extra": []}))
+    with pytest.raises(UsageError, match=r"s/manifest.json: no list 'runs'; remove .* or choose another --name$"):
+        sweep.main(sweep_args(TINY, task_dir, tmp_path / "results"))
     assert os.listdir(made) == ["manifest.json"]
 
 

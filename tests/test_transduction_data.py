@@ -8,7 +8,7 @@ import pytest
 
 from preprocess.transductions import (INSTRUCTION, TASKS, build_parser, config_from_args, draw_strings, make_splits,
                                       transduce, word_length)
-from seq_plugins.cli import UsageError, parse_int_ranges
+from seq_plugins.cli import UsageError, parse_int_ranges, run_main
 from tests.conftest import TINY_DATA_ARGS, make_data, run_cli
 
 
@@ -154,6 +154,33 @@ def test_bad_options_give_one_line(tmp_path, extra, message):
     assert result.returncode != 0
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_sizes_are_bounded_by_memory(tmp_path, capsys):
+    """Options that need more than a quarter of this machine's memory are refused in one line that says the bound,
+    before anything is built; the paper's defaults fit in 2 GiB (an 8 GB machine)."""
+    from preprocess import memory_bound, transductions
+
+    bound = f"above the bound of {memory_bound.memory_bound() / 2**30:.1f} GiB (a quarter of this machine's memory)"
+    for extra, named in (
+            (["--task", "reversal", "--train-size", "1000000000"], "--train-size 1000000000 with --id-lengths 6-15"),
+            (["--task", "quadratic_copying", "--id-lengths", "6-3000", "--ood-lengths", "1-5"],
+             "--test-size 5000 with --id-lengths 6-3000"),
+            (["--task", "input_specified_reduplication", "--ood-instructions", "4-10000"],
+             "--ood-size 5000 with --ood-lengths 1-5,16-30, --instructions 1-3, --ood-instructions 4-10000")):
+        with pytest.raises(SystemExit) as exit_info:
+            run_main(transductions.main, transductions.PROG, [*extra, "--out", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and len(err.splitlines()) == 1, err
+        assert err.startswith(f"{transductions.PROG}: error: {named}: the data would take about ") and bound in err
+    assert not (tmp_path / "out").exists()
+    for task in TASKS:
+        args = build_parser().parse_args(["--task", task, "--out", str(tmp_path / "out")])
+        assert sum(transductions.memory_requests(config_from_args(args), args).values()) < 2 * 2**30, task
+        # the target lengths the bound counts are those the tasks make
+        for n in range(1, 5):
+            for k in range(4):
+                assert len(transduce(task, list("abcd"[:n]), k)[1]) == transductions.TARGET_LENGTH[task](n, k)
 
 
 def test_existing_output_is_never_overwritten(tmp_path):

@@ -6,12 +6,12 @@ For each split: the squared error per frame of predicting that nothing moves (th
 of the mean training frame; the binary cross-entropy per frame of the mean training frame; and the floor of the
 binary cross-entropy per frame (the entropy of the grey target pixels, what a perfect predictor scores).
 """
-import sys
-
 import torch
 from torch.nn import functional as F
 
-from seq_plugins.cli import OneLineArgumentParser, run_main
+from seq_plugins.cli import OneLineArgumentParser, command_name, console
+
+PROG = command_name("python -m tools.bouncing_balls_baselines")
 
 
 def baselines(dataset, mean_frame):
@@ -30,7 +30,7 @@ def baselines(dataset, mean_frame):
 def main(argv=None):
     from seq_plugins.tasks.bouncing_balls import BouncingBallsConfig, BouncingBallsTask
 
-    parser = OneLineArgumentParser(prog="python -m tools.bouncing_balls_baselines", description=__doc__)
+    parser = OneLineArgumentParser(prog=PROG, description=__doc__)
     fields = {name: f for name, f in BouncingBallsConfig.__dataclass_fields__.items() if not name.startswith("_")}
     for name, f in fields.items():  # the task's own options, as fairseq-train takes them
         parser.add_argument("--" + name.replace("_", "-"), type=type(f.default), default=f.default,
@@ -45,5 +45,10 @@ def main(argv=None):
         print(f"| {split} | " + " | ".join(f"{values[n]:.4f}" for n in names) + " |")
 
 
+def cli():
+    """The seq-bouncing-balls-baselines command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    sys.exit(run_main(main, "python -m tools.bouncing_balls_baselines"))
+    cli()

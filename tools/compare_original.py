@@ -10,12 +10,11 @@ another): meta_seq2seq (facebookresearch/meta_seq2seq), find (facebookresearch/F
 FAMILY --help`` lists a family's options. What each comparison measured: docs/originals.md.
 """
 import argparse
-import sys
 
-from seq_plugins.cli import OneLineArgumentParser, run_main
+from seq_plugins.cli import OneLineArgumentParser, command_name, console
 from tools import originals
 
-PROG = "python -m tools.compare_original"
+PROG = command_name("python -m tools.compare_original")
 
 
 def build_parser():
@@ -41,5 +40,10 @@ def main(argv=None):
     module.run(args, checkout)
 
 
+def cli():
+    """The seq-compare-original command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG, sys.argv[1:] if len(sys.argv) > 1 else None)
+    cli()

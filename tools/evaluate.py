@@ -10,10 +10,10 @@ import os
 from collections import defaultdict
 
 from seq_plugins.checkpoint_safety import load_model_and_task
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
 from tools.atomic_files import write_jsonl
 
-PROG = "python -m tools.evaluate"
+PROG = command_name("python -m tools.evaluate")
 METRICS = ("full_seq_acc", "first_n_acc", "overlap")
 ID_SPLIT = "test"
 
@@ -159,5 +159,10 @@ def main(argv=None):
     return rows
 
 
+def cli():
+    """The seq-evaluate command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

@@ -15,10 +15,10 @@ import sys
 import time
 
 from preprocess import find
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
 from tools import report
 
-PROG = "python -m tools.find_demo"
+PROG = command_name("python -m tools.find_demo")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LEARNERS = ("lstm_attention", "transformer")
 
@@ -53,5 +53,10 @@ def main(argv=None):
     print(f"\nplot: {os.path.join(out, 'fpa.png')}   wall time: {time.time() - start:.0f} s")
 
 
+def cli():
+    """The seq-find-demo command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

@@ -17,10 +17,10 @@ import argparse
 import json
 import os
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
 from tools.atomic_files import write_json, write_jsonl
 
-PROG = "python -m tools.fpa"
+PROG = command_name("python -m tools.fpa")
 
 
 def dump(checkpoint, data, out, split="test", max_len=200, batch_size=1000):
@@ -46,17 +46,23 @@ def dump(checkpoint, data, out, split="test", max_len=200, batch_size=1000):
 def read_dump(path):
     try:
         with open(path) as f:
-            lines = [line for line in f if line.strip()]
+            lines = [(number, line) for number, line in enumerate(f, start=1) if line.strip()]
     except OSError as err:
         raise UsageError(f"dump {path}: {err.strerror}") from None
     if not lines:
         raise UsageError(f"dump {path} is empty")
     records = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in lines:
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except json.JSONDecodeError as err:
             raise UsageError(f"dump {path} line {number}: not JSON ({err.msg})") from None
+        if not isinstance(record, dict):
+            raise UsageError(f"dump {path} line {number}: not a JSON object; make dumps with `{PROG} dump`")
+        for key in ("src", "pred"):  # what aggregate compares
+            if not isinstance(record.get(key), str):
+                raise UsageError(f"dump {path} line {number}: no string {key!r}; make dumps with `{PROG} dump`")
+        records.append(record)
     return records
 
 
@@ -135,5 +141,10 @@ def main(argv=None):
     return result
 
 
+def cli():
+    """The seq-fpa command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

@@ -21,10 +21,10 @@ import argparse  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main  # noqa: E402
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console  # noqa: E402
 from tools.atomic_files import write_json  # noqa: E402
 
-PROG = "python -m tools.lookup25"
+PROG = command_name("python -m tools.lookup25")
 PRESETS = {
     "fixed": {"hidden_units": 30, "init_scale": 0.5, "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4,
               "clip_norm": 5.0, "sweeps": 800, "max_timing": 1},
@@ -183,13 +183,18 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     config = configure(args)
-    import torch
-
-    torch.set_num_threads(1)
     seeds = list(range(args.seed, args.seed + args.multi_seed))
     variant = f"variable-t{config['max_timing']}" if args.variable_timing else "fixed"
     out = args.out or os.path.join("runs", "lookup25", f"{variant}-seed{seeds[0]}" +
                                    (f"-{seeds[-1]}" if len(seeds) > 1 else ""))
+    existing = os.path.abspath(out)  # out or the closest folder above it that exists must be a directory
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f"--out {out}: {existing} is not a directory")
+    import torch
+
+    torch.set_num_threads(1)
     runs = []
     for seed in seeds:
         runs.append(run_seed(config, seed, out))
@@ -216,5 +221,10 @@ def main(argv=None):
     return runs
 
 
+def cli():
+    """The seq-lookup25 command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

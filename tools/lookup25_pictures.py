@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 from seq_plugins.checkpoint_safety import load_model_and_task
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
 from tools import lookup25
 
-PROG = "python -m tools.lookup25_pictures"
+PROG = command_name("python -m tools.lookup25_pictures")
 PASS, FAIL, HELD_OUT, TRAIN = "#2a9d55", "#d1495b", "#e07a1f", "#3b6fb6"
 
 
@@ -209,5 +209,10 @@ def main(argv=None):
         print(path)
 
 
+def cli():
+    """The seq-lookup25-pictures command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

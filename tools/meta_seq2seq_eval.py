@@ -14,11 +14,11 @@ attention weight A on that support item, averaged, next to 1 / (support size), w
 """
 
 from seq_plugins.checkpoint_safety import load_model_and_task
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
 from seq_plugins.scan import read_lines
 from tools.atomic_files import write_json
 
-PROG = "python -m tools.meta_seq2seq_eval"
+PROG = command_name("python -m tools.meta_seq2seq_eval")
 
 
 def read_queries(path):
@@ -137,5 +137,10 @@ def main(argv=None):
     return result
 
 
+def cli():
+    """The seq-meta-eval command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

@@ -23,9 +23,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main  # noqa: E402
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console  # noqa: E402
+from tools.sweep import read_manifest  # noqa: E402
 
-PROG = "python tools/report.py"
+PROG = command_name("python tools/report.py")
 METRICS = [("valid_loss", "valid loss", 3), ("wall_time_s", "wall time (s)", 1)]
 
 
@@ -39,12 +40,8 @@ def load_sweep(sweep_dir):
     manifest_path = os.path.join(sweep_dir, "manifest.json")
     if not os.path.isfile(manifest_path):
         raise UsageError(f"{sweep_dir} holds no manifest.json; give a directory made by tools/sweep.py")
-    try:
-        manifest = read_json(manifest_path)
-    except ValueError as err:
-        raise UsageError(f"{manifest_path}: not valid JSON ({err})") from None
     runs = []
-    for run in manifest["runs"]:
+    for run in read_manifest(manifest_path, "give a directory made by tools/sweep.py")["runs"]:
         run_dir = os.path.join(sweep_dir, str(run["index"]))
         result_path = os.path.join(run_dir, "result.json")
         result = read_json(result_path) if os.path.isfile(result_path) else None
@@ -263,5 +260,10 @@ def main(argv=None):
     return report(args.sweeps, args.out or args.sweeps[0])
 
 
+def cli():
+    """The seq-report command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

@@ -8,9 +8,10 @@ frame_sqerr) for bouncing balls.
 """
 import os
 import re
-import sys
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
+
+PROG = command_name("python -m tools.riglstm_table")
 
 METRICS = re.compile(r"valid on '(\w+)' subset \| loss \S+ \| ce (\S+) \| (?:acc|frame_bce) (\S+) \| "
                      r"(?:seq_acc|frame_sqerr) (\S+)")
@@ -96,7 +97,7 @@ def _fmt(value):
 
 
 def main(argv=None):
-    parser = OneLineArgumentParser(prog="python -m tools.riglstm_table", description=__doc__)
+    parser = OneLineArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument("runs")
     args = parser.parse_args(argv)
     if not os.path.isdir(args.runs):
@@ -114,5 +115,10 @@ def main(argv=None):
             print(f"\nnot finished: {', '.join(unfinished)}")
 
 
+def cli():
+    """The seq-riglstm-table command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    sys.exit(run_main(main, "python -m tools.riglstm_table"))
+    cli()

@@ -343,8 +343,10 @@ def validate(grid_path, specs, extra):
                 continue
             if len(message) > 300:  # the choices of --arch fill a screen
                 message = re.sub(r" \(choose from .*\)", " (fairseq-train --help lists the choices)", message)
-            config = spec["config"]
             where = "" if command is spec["train"] else " (in the --mdl runs)"
+            if extra and parse(command[1:-len(extra)]) is None:  # --extra comes last: the grid alone parses
+                raise UsageError(f"--extra {shlex.join(extra)!r}{where}: {message}")
+            config = spec["config"]
             blamed = [k for k in flags_in(message) if k in config]
             if not blamed and not set(flags_in(message)) & set(flags_in(" ".join(extra))):
                 # e.g. "unrecognized arguments: 1": the key whose removal makes the command parse
@@ -380,6 +382,25 @@ def grid_hash(grid):
     return hashlib.sha256(json.dumps(grid).encode()).hexdigest()  # key order matters: it fixes the run indices
 
 
+def read_manifest(path, advice):
+    """A sweep's manifest.json; a UsageError naming the file and what is wrong, then ``advice``, when it is not one
+    this file writes."""
+    from seq_plugins.cli import UsageError
+
+    try:
+        with open(path) as f:
+            manifest = json.load(f)
+    except ValueError as err:
+        raise UsageError(f"{path}: not valid JSON ({err}); {advice}") from None
+    runs = manifest.get("runs") if isinstance(manifest, dict) else None
+    if not isinstance(runs, list):
+        raise UsageError(f"{path}: no list 'runs'; {advice}")
+    for i, run in enumerate(runs):
+        if not (isinstance(run, dict) and isinstance(run.get("index"), int) and isinstance(run.get("config"), dict)):
+            raise UsageError(f"{path}: runs[{i}] is not {{\"index\": int, \"config\": {{...}}}}; {advice}")
+    return manifest
+
+
 def check_manifest(sweep_dir, manifest, resume):
     """Refuse to mix runs of another grid, task or --extra into an existing results directory."""
     from seq_plugins.cli import UsageError
@@ -391,9 +412,7 @@ def check_manifest(sweep_dir, manifest, resume):
         if os.path.isdir(sweep_dir) and os.listdir(sweep_dir):
             raise UsageError(f"{sweep_dir} is not empty and holds no manifest.json; choose another --name")
         return
-    old = read_json(path)
-    if old is None:
-        raise UsageError(f"{path} is not valid JSON; remove {sweep_dir} or choose another --name")
+    old = read_manifest(path, f"remove {sweep_dir} or choose another --name")
     for key, what in (("grid_sha256", "grid"), ("task", "--task"), ("extra", "--extra")):
         if old.get(key) != manifest[key]:
             before = old.get("grid") if key == "grid_sha256" else old.get(key)
@@ -672,8 +691,16 @@ def main(argv=None):
     return summarize(args, scheduler, len(specs) - len(todo), axes, sweep_dir)
 
 
+def cli():
+    """The seq-sweep command (setup.py), also run by `python tools/sweep.py`."""
+    from seq_plugins.cli import command_name, console
+
+    global PROG  # set here, not at import: jobs import this module and must not load seq_plugins
+    PROG = command_name(PROG)
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    from seq_plugins.cli import run_main
     from tools import sweep  # jobs must unpickle RunOne from tools.sweep, which they can import, not __main__
 
-    sys.exit(run_main(sweep.main, PROG))
+    sweep.cli()

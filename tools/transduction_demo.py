@@ -8,11 +8,11 @@ import argparse
 import os
 import time
 
-from seq_plugins.cli import OneLineArgumentParser, run_main
+from seq_plugins.cli import OneLineArgumentParser, command_name, console
 from tools import transduction_run
 from preprocess import transductions
 
-PROG = "python -m tools.transduction_demo"
+PROG = command_name("python -m tools.transduction_demo")
 DATA_SIZES = ["--train-size", "300", "--dev-size", "50", "--test-size", "200", "--ood-size", "200"]
 
 
@@ -36,5 +36,10 @@ def main(argv=None):
     print(f"training log: {os.path.join(run_dir, 'train.log')}   wall time: {time.time() - start:.0f} s")
 
 
+def cli():
+    """The seq-transduction-demo command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

@@ -14,11 +14,11 @@ import subprocess
 import sys
 
 import seq_plugins
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
 from tools import evaluate
 from tools.grid import expand, load_grid, render
 
-PROG = "python -m tools.transduction_run"
+PROG = command_name("python -m tools.transduction_run")
 USER_DIR = os.path.dirname(os.path.abspath(seq_plugins.__file__))
 # what every run gets unless its grid says otherwise (a grid's "task" replaces the default, not follows it)
 DEFAULT_FLAGS = {"task": "transduction", "no-epoch-checkpoints": True, "log-format": "simple", "no-progress-bar": True}
@@ -106,5 +106,10 @@ def main(argv=None):
     run(args.data, args.grid, dict(parse_override(s) for s in args.set), args.out, args.threads)
 
 
+def cli():
+    """The seq-transduction-run command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()

@@ -11,10 +11,10 @@ import json
 import os
 from collections import defaultdict
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, run_main
+from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
 from tools.evaluate import ID_SPLIT, plot_accuracy
 
-PROG = "python -m tools.transduction_table"
+PROG = command_name("python -m tools.transduction_table")
 
 
 def load_runs(root):
@@ -88,5 +88,10 @@ def main(argv=None):
     print(report)
 
 
+def cli():
+    """The seq-transduction-table command (setup.py)."""
+    console(main, PROG)
+
+
 if __name__ == "__main__":
-    run_main(main, PROG)
+    cli()
