@@ -9,6 +9,8 @@ from collections import Counter
 import torch
 from fairseq.data import Dictionary, indexed_dataset
 
+from seq_plugins.progress import Progress
+
 SOURCE_LANG, TARGET_LANG = "src", "tgt"
 
 
@@ -24,7 +26,7 @@ def build_dictionary(lines, padding_factor=1):
     return dictionary
 
 
-def _write_side(dictionary, lines, prefix):
+def _write_side(dictionary, lines, prefix, progress):
     # Dictionary.encode_line fills a tensor one element at a time: 20x slower than this on 340,000 lines.
     index, eos = dictionary.indices, dictionary.eos()
     builder = indexed_dataset.make_builder(prefix + ".bin", impl="mmap", vocab_size=len(dictionary))
@@ -34,6 +36,7 @@ def _write_side(dictionary, lines, prefix):
         except KeyError as err:
             raise ValueError(f"symbol {err.args[0]!r} of line {line!r} is missing from the dictionary") from None
         builder.add_item(torch.tensor(ids + [eos], dtype=torch.int32))
+        progress.update()
     builder.finalize(prefix + ".idx")
 
 
@@ -53,6 +56,9 @@ def binarize(splits, dest, dictionaries=None):
     for split, (src_lines, tgt_lines) in splits.items():
         if len(src_lines) != len(tgt_lines):
             raise ValueError(f"split {split}: {len(src_lines)} source lines but {len(tgt_lines)} target lines")
-        for lang, lines in ((SOURCE_LANG, src_lines), (TARGET_LANG, tgt_lines)):
-            _write_side(dictionaries[lang], lines, os.path.join(dest, f"{split}.{SOURCE_LANG}-{TARGET_LANG}.{lang}"))
+    with Progress(sum(2 * len(src) for src, _ in splits.values()), "binarizing", "lines") as progress:
+        for split, (src_lines, tgt_lines) in splits.items():
+            for lang, lines in ((SOURCE_LANG, src_lines), (TARGET_LANG, tgt_lines)):
+                prefix = os.path.join(dest, f"{split}.{SOURCE_LANG}-{TARGET_LANG}.{lang}")
+                _write_side(dictionaries[lang], lines, prefix, progress)
     return dictionaries

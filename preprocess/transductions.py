@@ -18,6 +18,7 @@ import numpy as np
 from preprocess.dataset_dir import atomic_dataset_dir, holds_same_dataset
 from preprocess.memory_bound import check_fits, pairs_bytes
 from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console, parse_int_ranges
+from seq_plugins.progress import Progress
 
 PROG = command_name("python -m preprocess.transductions")
 INSTRUCTION = "@"
@@ -103,21 +104,24 @@ def make_splits(cfg):
 
     counts = cfg["instructions"] if instructed else [0]
     sizes = [("train", cfg["train_size"]), ("valid", cfg["dev_size"]), ("test", cfg["test_size"])]
-    for length in cfg["id_lengths"]:
-        words = draw_strings(np.random.default_rng([seed, _STRINGS_STREAM, length]), alphabet, length,
-                             sum(size for _, size in sizes))
-        start = 0
-        for split, size in sizes:
-            splits[split][length] = pairs(words[start:start + size], counts)
-            start += size
-        if instructed:
-            splits["ood_instr"][length] = pairs(words[start - cfg["test_size"]:start], cfg["ood_instructions"])
-    for length in cfg["ood_lengths"]:
-        words = draw_strings(np.random.default_rng([seed, _STRINGS_STREAM, length]), alphabet, length,
-                             cfg["ood_size"], distinct=False)
-        splits["ood"][length] = pairs(words, counts)
-        if instructed:
-            splits["ood_instr"][length] = pairs(words, cfg["ood_instructions"])
+    with Progress(len(cfg["id_lengths"]) + len(cfg["ood_lengths"]), "drawing strings", "lengths") as progress:
+        for length in cfg["id_lengths"]:
+            words = draw_strings(np.random.default_rng([seed, _STRINGS_STREAM, length]), alphabet, length,
+                                 sum(size for _, size in sizes))
+            start = 0
+            for split, size in sizes:
+                splits[split][length] = pairs(words[start:start + size], counts)
+                start += size
+            if instructed:
+                splits["ood_instr"][length] = pairs(words[start - cfg["test_size"]:start], cfg["ood_instructions"])
+            progress.update()
+        for length in cfg["ood_lengths"]:
+            words = draw_strings(np.random.default_rng([seed, _STRINGS_STREAM, length]), alphabet, length,
+                                 cfg["ood_size"], distinct=False)
+            splits["ood"][length] = pairs(words, counts)
+            if instructed:
+                splits["ood_instr"][length] = pairs(words, cfg["ood_instructions"])
+            progress.update()
     return splits
 
 

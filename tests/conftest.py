@@ -11,10 +11,11 @@ TINY_DATA_ARGS = ["--alphabet", "abcdef", "--id-lengths", "3-5", "--ood-lengths"
                   "--dev-size", "7", "--test-size", "20", "--ood-size", "20"]
 
 
-def run_cli(args, **kwargs):
-    """Run a command of the venv (python -m ..., fairseq-train ...) from the repository root."""
+def run_cli(args, python_warnings="ignore", **kwargs):
+    """Run a command of the venv (python -m ..., fairseq-train ...) from the repository root, with PYTHONWARNINGS
+    ``python_warnings``."""
     executable = [sys.executable, *args[1:]] if args[0] == "python" else [os.path.join(BIN, args[0]), *args[1:]]
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    env = dict(os.environ, PYTHONWARNINGS=python_warnings)
     return subprocess.run(executable, cwd=ROOT, capture_output=True, text=True, env=env, **kwargs)
 
 

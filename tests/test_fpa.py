@@ -30,18 +30,37 @@ def test_aggregate_on_hand_made_dumps():
     }
     result = fpa.aggregate(RULES, dumps)
     assert result["probes"] == ["a a", "a a a a"]  # the training input is not scored
-    assert result["fpa"] == {"mem": 0.0, "add": 0.25, "mul": 0.5}
+    assert result["fpa"] == {"mem": 0.0, "add": 0.25, "mul": 0.5} and result["none"] == 0.25
     assert result["per_probe"]["mul"] == [0.75, 0.5] and result["per_probe"]["add"] == [0.25, 0.5]
     assert result["per_probe_mean"]["mul"] == 0.625
-    assert "  mul        0.50   per probe 0.62" in fpa.format_report(result).splitlines()
-    only_train = dict(RULES, train=[[src, "x"] for src in RULES["probes"]])  # nothing left to score
-    assert "  mul        1.00   per probe -" in fpa.format_report(fpa.aggregate(only_train, dumps)).splitlines()
+    assert [seed["rule"] for seed in result["seeds"].values()] == ["mul", "add", None, "mul"]
+    report = fpa.format_report(result).splitlines()
+    assert "  mul        0.50   per probe 0.62" in report and "  none       0.25" in report
+    assert report[-4:] == ["  seed1 -> mul", "  seed2 -> add",
+                           "  seed3 -> none: follows mul up to probe a^2, then a^4 -> b^7 (add)", "  seed4 -> mul"]
     # every seed reproduces the training example, so including it changes nothing here but the probe count
     with_train = fpa.aggregate(RULES, dumps, include_train=True)
     assert with_train["fpa"] == result["fpa"] and len(with_train["per_probe"]["mem"]) == 3
-    broken = dict(dumps, seed5=records(["b b b b", "b", "b b b b b b b b"]))
-    assert fpa.aggregate(RULES, broken, include_train=True)["fpa"]["mul"] == 0.4
+    # follows mul on the held-out probes, not on T
+    broken = dict(dumps, seed5=records(["b b b b", " ".join(["b"] * 75), "b b b b b b b b"]))
     assert fpa.aggregate(RULES, broken)["fpa"]["mul"] == 0.6
+    with_train = fpa.aggregate(RULES, broken, include_train=True)
+    assert with_train["fpa"]["mul"] == 0.4 and with_train["none"] == 0.4
+    assert with_train["seeds"]["seed5"]["why_none"] == "output b^75 for T's a^3 (T: b^6)"
+    # an output no rule gives is named before a mix of rules
+    odd = fpa.aggregate(RULES, {"seed6": records(["b b b b", "b b b b b b", "b a b"])})
+    assert (odd["none"], odd["seeds"]["seed6"]["why_none"]) == (1.0, "probe a^4 -> b a b, no rule's output")
+    assert fpa.compact("") == "(empty)" and fpa.compact("a b " * 30) == "a b " * 10 + "... (60 symbols)"
+    for result in (fpa.aggregate(RULES, broken), with_train, odd):  # a seed follows at most one rule
+        assert sum(result["fpa"].values()) + result["none"] == pytest.approx(1.0)
+
+
+def test_aggregate_needs_rules_that_the_scored_probes_tell_apart():
+    with pytest.raises(UsageError, match="no probe left to score"):
+        fpa.aggregate(dict(RULES, train=[[src, "x"] for src in RULES["probes"]]), {"s": records(["b"] * 3)})
+    twins = dict(RULES, rules={**RULES["rules"], "twice": RULES["rules"]["mul"]})
+    with pytest.raises(UsageError, match="rules 'mul' and 'twice' give the same output on every scored probe"):
+        fpa.aggregate(twins, {"s": records(RULES["rules"]["mul"])})
 
 
 def test_aggregate_rejects_bad_dumps(tmp_path):
@@ -76,17 +95,22 @@ def empty_output_model(tmp_path_factory):
                       "--decoder-out-embed-dim", "8", "--encoder-hidden-size", "32", "--decoder-hidden-size", "32",
                       "--optimizer", "adam", "--lr", "0.02", "--max-update", "150", "--batch-size", "10", "--seed", "1",
                       "--save-dir", str(root / "ck"), "--no-epoch-checkpoints", "--disable-validation",
-                      "--save-interval", "100000"])
+                      "--save-interval", "100000"], python_warnings="default")
     assert result.returncode == 0, result.stderr[-3000:]
+    # the plugin silences hydra's deprecation warnings (caused by fairseq's calls), and only those: torch's show
+    assert "hydra" not in result.stderr.lower() and "Warning: " in result.stderr
     return root
 
 
-def test_dump_keeps_file_order_and_allows_empty_outputs(empty_output_model, tmp_path):
+def test_dump_keeps_file_order_and_allows_empty_outputs(empty_output_model, tmp_path, monkeypatch):
     root = empty_output_model
     out = tmp_path / "dump.jsonl"
+    monkeypatch.setenv("SEQ_PROGRESS_SECONDS", "0")  # a progress line after every batch (stderr is no terminal)
     result = run_cli(["python", "-m", "tools.fpa", "dump", "--checkpoint", str(root / "ck" / "checkpoint_last.pt"),
                       "--data", str(root / "fpa"), "--out", str(out)])
     assert result.returncode == 0, result.stderr[-3000:]
+    assert [line for line in result.stderr.splitlines() if line.startswith("decoding test: ")][-1].startswith(
+        "decoding test: 4/4 strings (100%), ")
     dumped = [json.loads(line) for line in open(out)]
     assert [r["id"] for r in dumped] == [0, 1, 2, 3]
     assert [r["src"] for r in dumped] == ["a a a", "", "a", "a a"]  # file order, not fairseq's length order

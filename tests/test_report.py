@@ -35,6 +35,9 @@ def make_sweep(root, name, archs=("lstm", "transformer")):
         fields = RESULTS.get((config["arch"], config["seed"]))
         if fields:
             (run_dir / "result.json").write_text(json.dumps({"index": index, "config": config, **fields}))
+            # what tools.fpa aggregate records for the run's one seed
+            why = "output b^75 for T's a^20 (T: b^40)" if 1.0 not in fields["fpa"].values() else None
+            (run_dir / "fpa_agreement.json").write_text(json.dumps({"seeds": {"fpa.jsonl": {"why_none": why}}}))
         elif config["seed"] == 2:
             (run_dir / "error.json").write_text(json.dumps({"message": "train: failed", "log": "x"}))
     return sweep_dir
@@ -48,14 +51,19 @@ def test_groups_means_and_fractions(tmp_path, capsys):
     assert (transformer["n"], transformer["planned"], transformer["failed"]) == (1, 3, 1)
     assert lstm["valid_loss_mean"] == pytest.approx(2.0) and lstm["valid_loss_sd"] == pytest.approx(1.0)
     assert lstm["fpa_mul"] == pytest.approx(2 / 3) and lstm["fpa_add"] == pytest.approx(1 / 3)
+    assert lstm["fpa_none"] == 0.0 and transformer["fpa_none"] == 1.0
     assert lstm["dl_add_mean"] == pytest.approx(12.0) and lstm["dl_add_sd"] == pytest.approx(2.0)
     assert transformer["valid_loss_mean"] is None and transformer["dl_mul_sd"] is None  # one run: no SD
 
     table = (sweep_dir / "report.md").read_text()
-    assert "| arch | n | valid loss | wall time (s) | FPA add | FPA mul | DL add (bits) | DL mul (bits) |" in table
-    assert ("| lstm | 3/3 | 2.000 ± 1.000 | 20.0 ± 10.0 | 0.33 (1/3) | 0.67 (2/3) | 12.00 ± 2.00 | 5.00 ± 0.00 |"
+    assert ("| arch | n | valid loss | wall time (s) | FPA add | FPA mul | FPA none | DL add (bits) | DL mul (bits) |"
             in table)
-    assert "| transformer | 1/3 (1 failed) | – | 7.0 | 0.00 (0/1) | 0.00 (0/1) | 20.00 | 30.00 |" in table
+    assert ("| lstm | 3/3 | 2.000 ± 1.000 | 20.0 ± 10.0 | 0.33 (1/3) | 0.67 (2/3) | 0.00 (0/3) | 12.00 ± 2.00 | "
+            "5.00 ± 0.00 |" in table)
+    assert ("| transformer | 1/3 (1 failed) | – | 7.0 | 0.00 (0/1) | 0.00 (0/1) | 1.00 (1/1) | 20.00 | 30.00 |"
+            in table)
+    assert table.endswith("\n- arch=lstm, seed 1 -> mul\n- arch=lstm, seed 2 -> mul\n- arch=lstm, seed 3 -> add\n"
+                          "- arch=transformer, seed 1 -> none: output b^75 for T's a^20 (T: b^40)\n")
     assert "4 of 6 runs finished" in table
     assert capsys.readouterr().out.startswith(table[table.index("| arch"):])  # printed too
 
@@ -80,6 +88,9 @@ def test_several_sweeps_and_bad_input(tmp_path):
                           str(make_sweep(tmp_path, "find-x-cnn", archs=("lstm",)))], str(tmp_path / "x"))
     assert [r["label"] for r in rows] == ["lstm", "cnn"]  # what the names add to their shared prefix
     assert (tmp_path / "ac" / "report.md").read_text().count("| sweep | n |") == 1
+    # no run of the sweep has a valid loss (validation disabled): no column of "–"
+    report.report([str(third)], str(tmp_path / "c-only"))
+    assert "| n | wall time (s) | FPA add |" in (tmp_path / "c-only" / "report.md").read_text()
     # a flag that varies within a sweep keeps its column
     rows = report.report([str(first), str(make_sweep(tmp_path, "d"))], str(tmp_path / "ad"))
     assert [(r["sweep"], r["arch"]) for r in rows] == [("a", "lstm"), ("d", "lstm"), ("d", "transformer")]

@@ -269,6 +269,12 @@ def test_end_to_end_throttled_with_failing_runs(task_dir, tmp_path):
 
     rows = report.main([str(results / "s")])
     assert [(r["dropout"], r["n"], r["failed"], r["dl_n"]) for r in rows] == [(0.1, 2, 0, 2), (2.0, 0, 2, 0)]
+    # each seed's line: the rule tools.fpa aggregate found, or its reason for none, carried by fpa_agreement.json
+    rules = fpa.read_rules(str(task_dir / "rules.json"))
+    for index, seed in ((0, 1), (2, 2)):
+        found = fpa.aggregate(rules, {"d": fpa.read_dump(str(results / "s" / str(index) / "fpa.jsonl"))})["seeds"]["d"]
+        assert (f"- dropout=0.1, seed {seed} -> " + (found["rule"] or f"none: {found['why_none']}")
+                in (results / "s" / "report.md").read_text().splitlines())
     assert {f for f in os.listdir(results / "s") if f.startswith(("report", "fpa", "desc"))} == {
         "report.md", "report.csv", "fpa.png", "description_length.png"}
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from seq_plugins.checkpoint_safety import load_model_and_task
 from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
+from seq_plugins.progress import Progress
 from tools.atomic_files import write_jsonl
 
 PROG = command_name("python -m tools.evaluate")
@@ -36,12 +37,14 @@ def predict_split(model, task, split, batch_size, min_len=1, max_len=None):
     batches = task.get_batch_iterator(dataset, max_sentences=batch_size, max_positions=None,
                                       ignore_invalid_inputs=False).next_epoch_itr(shuffle=False)
     pad = task.target_dictionary.pad()
-    for sample in batches:
-        hypotheses = task.inference_step(generator, [model], sample)
-        for i, example_id in enumerate(sample["id"].tolist()):
-            source = task.source_dictionary.string(dataset.src[example_id]).split()
-            target = utils.strip_pad(sample["target"][i], pad).tolist()
-            yield example_id, source, hypotheses[i][0]["tokens"].tolist(), target
+    with Progress(len(dataset), f"decoding {split}", "strings") as progress:
+        for sample in batches:
+            hypotheses = task.inference_step(generator, [model], sample)
+            for i, example_id in enumerate(sample["id"].tolist()):
+                source = task.source_dictionary.string(dataset.src[example_id]).split()
+                target = utils.strip_pad(sample["target"][i], pad).tolist()
+                yield example_id, source, hypotheses[i][0]["tokens"].tolist(), target
+            progress.update(len(sample["id"]))
 
 
 def evaluate(model, task, splits, batch_size=1000):

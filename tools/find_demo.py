@@ -3,7 +3,8 @@
 Generates FIND's add-or-mul task with L = 20 (T is the single example a^20 -> b^40; is the rule "add 20",
 "multiply by 2" or "memorize"?), sweeps the `lstm_attention_small` and `transformer_small` grids (4 seeds each,
 3,000 full-batch updates, stock fairseq-train) on local workers with FPA, and prints the report: for each learner
-the fraction of seeds whose greedy outputs follow each rule on every probe, and where the plot is.
+the fraction of seeds whose greedy outputs follow each rule on every probe and the fraction that follow none, one
+line per seed (its rule, or why it follows none: e.g. its output for T's input), where the plot is and the wall time.
 
 The sweeps are those of tools/reproduce_find.sh (results/find-fpa-add-or-mul-20-<learner>), so either reuses the
 other's finished runs; re-running resumes.
@@ -48,9 +49,10 @@ def main(argv=None):
             raise UsageError(f"the {learner} sweep had failed runs (listed above); re-run to retry them")
         sweeps.append(os.path.join(args.results_dir, name))
     out = os.path.join(args.results_dir, "find-demo")
-    print("\nadd-or-mul, L = 20: the fraction of seeds following each rule on every probe (FPA)\n")
+    print("\nadd-or-mul, L = 20: the fraction of seeds following each rule on every probe (FPA), or none\n")
     report.report(sweeps, out)
-    print(f"\nplot: {os.path.join(out, 'fpa.png')}   wall time: {time.time() - start:.0f} s")
+    minutes, seconds = divmod(round(time.time() - start), 60)
+    print(f"\nplot: {os.path.join(out, 'fpa.png')}   wall time: {minutes} min {seconds} s")
 
 
 def cli():

@@ -11,7 +11,10 @@ their aggregation over seeds.
 
 ``aggregate`` reads the candidate rules of preprocess.find and, for each rule, reports FPA = the fraction of
 dumps (seeds) whose predictions follow the rule on every probe (probes that are training inputs are left out
-unless --include-train), and the per-probe agreement: the fraction of seeds that follow the rule on that probe.
+unless --include-train), the fraction that follow none, and the per-probe agreement: the fraction of seeds that
+follow the rule on that probe. Then one line per seed: the rule it follows, or why it follows none (its output for
+a training input of T that it does not reproduce, else the first probe whose output is no rule's, else where it
+switches rules). Rules must differ on some scored probe, so a seed follows at most one and the fractions sum to 1.
 """
 import argparse
 import json
@@ -80,34 +83,85 @@ def read_rules(path):
     return rules
 
 
+def compact(symbols, limit=40):
+    """``a a a b`` -> ``a^3 b``; long outputs are cut, with their length."""
+    words = symbols.split()
+    if not words:
+        return "(empty)"
+    runs = []
+    for word in words:
+        if runs and runs[-1][0] == word:
+            runs[-1][1] += 1
+        else:
+            runs.append([word, 1])
+    text = " ".join(word if n == 1 else f"{word}^{n}" for word, n in runs)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(words)} symbols)"
+
+
+def why_none(rules, preds, scored):
+    """Why a seed whose predictions (one per probe) follow no rule follows none, in a few words."""
+    probes = rules["probes"]
+    for src, tgt in rules["train"]:
+        if src in probes and preds[probes.index(src)] != tgt:
+            return f"output {compact(preds[probes.index(src)])} for T's {compact(src)} (T: {compact(tgt)})"
+    agree = {i: [rule for rule, outputs in rules["rules"].items() if outputs[i] == preds[i]] for i in scored}
+    for i in scored:
+        if not agree[i]:
+            return f"probe {compact(probes[i])} -> {compact(preds[i])}, no rule's output"
+    fitting = set(rules["rules"])
+    for previous, i in zip([None] + scored, scored):
+        if not fitting & set(agree[i]):
+            return (f"follows {', '.join(r for r in rules['rules'] if r in fitting)} up to probe "
+                    f"{compact(probes[previous])}, then {compact(probes[i])} -> {compact(preds[i])} "
+                    f"({', '.join(agree[i])})")
+        fitting &= set(agree[i])
+
+
 def aggregate(rules, dumps, include_train=False):
     """``dumps`` maps a name (e.g. the path) to its records. Returns {"n_seeds", "probes" (the indices scored),
-    "fpa": {rule: fraction}, "per_probe": {rule: [fraction per scored probe]}, "per_probe_mean": {rule: their mean,
-    None when no probe is scored}}."""
+    "fpa": {rule: fraction}, "none": the fraction of seeds following no rule, "per_probe": {rule: [fraction per
+    scored probe]}, "per_probe_mean": {rule: their mean}, "seeds": {name: {"rule": the rule it follows or None,
+    "why_none": why_none's words or None}}}."""
     probes = rules["probes"]
     train_inputs = {src for src, _ in rules["train"]}
     scored = [i for i, src in enumerate(probes) if include_train or src not in train_inputs]
+    if not scored:
+        raise UsageError("no probe left to score: every probe is a training input (--include-train scores them)")
+    names = list(rules["rules"])
+    for k, first in enumerate(names):
+        for second in names[k + 1:]:
+            if all(rules["rules"][first][i] == rules["rules"][second][i] for i in scored):
+                raise UsageError(f"rules {first!r} and {second!r} give the same output on every scored probe; "
+                                 "FPA cannot tell them apart")
     for name, records in dumps.items():
         if [r["src"] for r in records] != probes:
             raise UsageError(f"dump {name} does not hold the probes of the rules file in order "
                              f"({len(records)} lines, {len(probes)} probes)")
-    fpa, per_probe = {}, {}
     n = len(dumps)
-    for rule, outputs in rules["rules"].items():
-        follows = [[records[i]["pred"] == outputs[i] for i in scored] for records in dumps.values()]
-        fpa[rule] = sum(all(seed) for seed in follows) / n
-        per_probe[rule] = [sum(seed[k] for seed in follows) / n for k in range(len(scored))]
-    per_probe_mean = {rule: sum(values) / len(values) if values else None for rule, values in per_probe.items()}
-    return {"n_seeds": n, "probes": [probes[i] for i in scored], "fpa": fpa, "per_probe": per_probe,
-            "per_probe_mean": per_probe_mean}
+    follows = {rule: {name: [records[i]["pred"] == outputs[i] for i in scored] for name, records in dumps.items()}
+               for rule, outputs in rules["rules"].items()}
+    seeds = {}
+    for name, records in dumps.items():
+        rule = next((rule for rule in names if all(follows[rule][name])), None)  # at most one: they differ
+        seeds[name] = {"rule": rule, "why_none": None if rule else why_none(rules, [r["pred"] for r in records],
+                                                                            scored)}
+    fpa = {rule: sum(all(seed) for seed in follows[rule].values()) / n for rule in names}
+    per_probe = {rule: [sum(seed[k] for seed in follows[rule].values()) / n for k in range(len(scored))]
+                 for rule in names}
+    return {"n_seeds": n, "probes": [probes[i] for i in scored], "fpa": fpa,
+            "none": sum(seed["rule"] is None for seed in seeds.values()) / n, "per_probe": per_probe,
+            "per_probe_mean": {rule: sum(values) / len(values) for rule, values in per_probe.items()},
+            "seeds": seeds}
 
 
 def format_report(result):
     lines = [f"FPA over {result['n_seeds']} seeds, {len(result['probes'])} probes scored "
              "(and the mean over probes of the fraction of seeds agreeing with the rule)"]
     for rule, value in result["fpa"].items():
-        mean = result["per_probe_mean"][rule]
-        lines.append(f"  {rule:<10} {value:.2f}   per probe {'-' if mean is None else f'{mean:.2f}'}")
+        lines.append(f"  {rule:<10} {value:.2f}   per probe {result['per_probe_mean'][rule]:.2f}")
+    lines.append(f"  {'none':<10} {result['none']:.2f}")
+    lines.append("per seed:")
+    lines += [f"  {name} -> " + (seed["rule"] or f"none: {seed['why_none']}") for name, seed in result["seeds"].items()]
     return "\n".join(lines)
 
 

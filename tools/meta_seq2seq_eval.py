@@ -15,6 +15,7 @@ attention weight A on that support item, averaged, next to 1 / (support size), w
 
 from seq_plugins.checkpoint_safety import load_model_and_task
 from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
+from seq_plugins.progress import Progress
 from seq_plugins.scan import read_lines
 from tools.atomic_files import write_json
 
@@ -26,8 +27,9 @@ def read_queries(path):
     return [(words, actions) for _number, words, actions in read_lines(path)]
 
 
-def evaluate_episode(model, task, episode, batch_size):
-    """Counts of exact matches over all queries, those in the support set and those not in it."""
+def evaluate_episode(model, task, episode, batch_size, progress):
+    """Counts of exact matches over all queries, those in the support set and those not in it; ``progress``
+    (seq_plugins.progress.Progress) counts the decoded queries."""
     import torch
 
     from seq_plugins.tasks.meta_seq2seq_episodes import collate_episode
@@ -48,6 +50,7 @@ def evaluate_episode(model, task, episode, batch_size):
             for key in ("all", "in_support" if (tuple(source), tuple(target)) in support else "not_in_support"):
                 counts[key][0] += right
                 counts[key][1] += 1
+        progress.update(len(chunk))
     return counts
 
 
@@ -103,20 +106,21 @@ def main(argv=None):
     episodes = task.validation_episodes() if kind == "me" else [task.test_episode()]
     if args.memory_attention and not model.use_memory:
         raise UsageError(f"--memory-attention: {args.checkpoint} was trained with --no-memory")
+    if queries is not None:
+        episodes = [{**episode, "query": queries} for episode in episodes]
+    if args.include_support:
+        episodes = [{**episode, "query": episode["query"] + episode["support"]} for episode in episodes]
     total = {"all": [0, 0], "in_support": [0, 0], "not_in_support": [0, 0]}
     attention, positions, uniform = 0.0, 0, 0.0
-    for episode in episodes:
-        if queries is not None:
-            episode = {**episode, "query": queries}
-        if args.include_support:
-            episode = {**episode, "query": episode["query"] + episode["support"]}
-        for key, (c, n) in evaluate_episode(model, task, episode, args.batch_size).items():
-            total[key][0] += c
-            total[key][1] += n
-        if args.memory_attention:
-            episode_sum, episode_count = matching_item_attention(model, task, episode, args.batch_size)
-            attention, positions = attention + episode_sum, positions + episode_count
-            uniform += episode_count / len(episode["support"])
+    with Progress(sum(len(episode["query"]) for episode in episodes), "decoding", "queries") as progress:
+        for episode in episodes:
+            for key, (c, n) in evaluate_episode(model, task, episode, args.batch_size, progress).items():
+                total[key][0] += c
+                total[key][1] += n
+            if args.memory_attention:
+                episode_sum, episode_count = matching_item_attention(model, task, episode, args.batch_size)
+                attention, positions = attention + episode_sum, positions + episode_count
+                uniform += episode_count / len(episode["support"])
     result = {"checkpoint": args.checkpoint, "episode_type": kind, "test": task.kind.test_name,
               "episodes": len(episodes), **summarize(total)}
     if args.memory_attention:

@@ -3,12 +3,14 @@
     python tools/report.py results/<name> [results/<other> ...] [--out DIR]
 
 For each group (learner): how many runs have finished out of those planned (and how many failed), mean ± SD of the
-valid loss and the wall time, FPA per rule (the fraction of the group's seeds that follow the rule on every probe)
-and the description length of each candidate (mean ± SD, in bits; where the hold-out was transmitted in blocks of
-more than one example, as hierar-or-linear's 4, also divided by the block size, as FIND's Table 1d). Prints the
-table as Markdown and writes ``report.md``, ``report.csv``, ``fpa.png`` (bars per learner and rule) and
+valid loss and the wall time (a column that no run has, as the valid loss of runs without validation, is left
+out), FPA per rule (the fraction of the group's seeds that follow the rule on every probe) and the fraction that
+follow none, and the description length of each candidate (mean ± SD, in bits; where the hold-out was transmitted
+in blocks of more than one example, as hierar-or-linear's 4, also divided by the block size, as FIND's Table 1d).
+Prints the table as Markdown and writes ``report.md``, ``report.csv``, ``fpa.png`` (bars per learner and rule) and
 ``description_length.png`` (each run a point, with the mean ± SD per learner) into --out (default: the results
-directory, when there is one). Works on a sweep that is still running or partly failed.
+directory, when there is one). With FPA, one line per seed follows the table: the rule it follows, or why none.
+Works on a sweep that is still running or partly failed.
 """
 import argparse
 import csv
@@ -45,10 +47,20 @@ def load_sweep(sweep_dir):
         run_dir = os.path.join(sweep_dir, str(run["index"]))
         result_path = os.path.join(run_dir, "result.json")
         result = read_json(result_path) if os.path.isfile(result_path) else None
+        if result is not None and result.get("fpa"):
+            result["why_none"] = why_none(run_dir)
         if result is not None and result.get("description_length"):
             result["block_size"] = block_sizes(run_dir, result["description_length"])
         runs.append((run["config"], result, result is None and os.path.isfile(os.path.join(run_dir, "error.json"))))
     return runs
+
+
+def why_none(run_dir):
+    """Why tools.fpa aggregate found the run's seed following no rule (None when it follows one, or when no
+    fpa_agreement.json of tools.sweep records seeds)."""
+    path = os.path.join(run_dir, "fpa_agreement.json")
+    seeds = read_json(path).get("seeds") if os.path.isfile(path) else None
+    return next(iter(seeds.values()))["why_none"] if seeds else None
 
 
 def block_sizes(run_dir, rules):
@@ -114,6 +126,10 @@ def summarize(key, group, axes, rules, candidates, blocked, prefix_length=0):
     row["fpa_n"] = len(with_fpa)
     for rule in rules:
         row[f"fpa_{rule}"] = statistics.fmean(f.get(rule, 0.0) for f in with_fpa) if with_fpa else None
+    # each run is one seed, so its FPA per rule is 0 or 1
+    row["fpa_none"] = statistics.fmean(1.0 not in f.values() for f in with_fpa) if with_fpa else None
+    row["seeds"] = [(r["config"].get("seed"), next((rule for rule, v in r["fpa"].items() if v == 1.0), None),
+                     r.get("why_none")) for r in results if r.get("fpa")]
     lengths = [r["description_length"] for r in results if r.get("description_length")]
     row["dl_n"] = len(lengths)
     for rule in candidates:
@@ -140,19 +156,29 @@ def fmt_fpa(fraction, n):
     return "–" if fraction is None else f"{fraction:.2f} ({round(fraction * n)}/{n})"
 
 
+def fpa_columns(rules):
+    return [*rules, "none"] if rules else []
+
+
+def seed_lines(rows):
+    """One line per seed with FPA: the rule it follows on every probe, or why it follows none."""
+    return [f"- {row['label']}, seed {seed} -> {rule or 'none' + (f': {why}' if why else '')}"
+            for row in rows for seed, rule, why in row["seeds"]]
+
+
 def per_block_label(rule, sizes):
     return f"DL {rule} / {sizes[0]} (bits)" if len(sizes) == 1 else f"DL {rule} per block (bits)"
 
 
-def markdown(rows, axes, rules, candidates, blocked):
-    header = [*axes, "n", *(label for _, label, _ in METRICS), *(f"FPA {r}" for r in rules),
+def markdown(rows, axes, metrics, rules, candidates, blocked):
+    header = [*axes, "n", *(label for _, label, _ in metrics), *(f"FPA {r}" for r in fpa_columns(rules)),
               *(f"DL {r} (bits)" for r in candidates), *(per_block_label(r, s) for r, s in blocked.items())]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         n = f"{row['n']}/{row['planned']}" + (f" ({row['failed']} failed)" if row["failed"] else "")
         cells = [str(row[a]) for a in axes] + [n]
-        cells += [fmt(row[f"{m}_mean"], row[f"{m}_sd"], digits) for m, _, digits in METRICS]
-        cells += [fmt_fpa(row[f"fpa_{r}"], row["fpa_n"]) for r in rules]
+        cells += [fmt(row[f"{m}_mean"], row[f"{m}_sd"], digits) for m, _, digits in metrics]
+        cells += [fmt_fpa(row[f"fpa_{r}"], row["fpa_n"]) for r in fpa_columns(rules)]
         # two decimals: a rule the learner already follows costs hundredths of a bit
         cells += [fmt(row[f"dl_{r}_mean"], row[f"dl_{r}_sd"], 2) for r in candidates]
         cells += [fmt(row[f"dl_{r}_per_block_mean"], row[f"dl_{r}_per_block_sd"], 2) for r in blocked]
@@ -162,7 +188,7 @@ def markdown(rows, axes, rules, candidates, blocked):
 
 def write_csv(path, rows, axes, rules, candidates, blocked):
     columns = [*axes, "n", "planned", "failed", *(f"{m}_{s}" for m, _, _ in METRICS for s in ("mean", "sd")),
-               "fpa_n", *(f"fpa_{r}" for r in rules), "dl_n",
+               "fpa_n", *(f"fpa_{r}" for r in fpa_columns(rules)), "dl_n",
                *(f"dl_{r}_{s}" for r in candidates for s in ("mean", "sd")),
                *(f"dl_{r}_per_block_{s}" for r in blocked for s in ("mean", "sd"))]
     with open(path, "w", newline="") as f:
@@ -227,7 +253,11 @@ def report(sweep_dirs, out):
     blocked = blocked_candidates(results)
     prefix_length = os.path.commonprefix(list(sweeps)).rfind("-") + 1 if len(sweeps) > 1 else 0
     rows = [summarize(key, group, axes, rules, candidates, blocked, prefix_length) for key, group in groups.items()]
-    table = markdown(rows, axes, rules, candidates, blocked)
+    metrics = [m for m in METRICS if any(row[f"{m[0]}_mean"] is not None for row in rows)]
+    table = markdown(rows, axes, metrics, rules, candidates, blocked)
+    if rules:
+        table += "\nPer seed: the rule it follows on every probe, or why it follows none\n\n" + "\n".join(
+            seed_lines(rows)) + "\n"
     os.makedirs(out, exist_ok=True)
     written = [os.path.join(out, "report.md"), os.path.join(out, "report.csv")]
     with open(written[0], "w") as f:
@@ -241,7 +271,7 @@ def report(sweep_dirs, out):
         matplotlib.use("Agg")
     if rules:
         written.append(os.path.join(out, "fpa.png"))
-        plot_fpa(written[-1], rows, rules)
+        plot_fpa(written[-1], rows, fpa_columns(rules))
     if candidates:
         written.append(os.path.join(out, "description_length.png"))
         plot_lengths(written[-1], rows, candidates)
