@@ -9,10 +9,23 @@ which, and docs/originals.md lists them).
 import hashlib
 import importlib
 import os
+import sys
 
 from seq_plugins.cli import UsageError
 
 FAMILIES = ("meta_seq2seq", "find", "transductions", "lookup25")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def seeded_command(checkout, seed, script, script_args=(), hash_seed=0):
+    """(command, environment) running an original's ``script`` through tools.originals.run_seeded: one thread,
+    ``PYTHONHASHSEED`` fixed, the script's own arguments after "--" (so a --seed of the script stays its own)."""
+    command = [sys.executable, "-m", "tools.originals.run_seeded", "--checkout", checkout, "--seed", str(seed),
+               script, "--", *script_args]
+    env = dict(os.environ, PYTHONHASHSEED=str(hash_seed), **{name: "1" for name in THREAD_VARIABLES},
+               PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    return command, env
 
 
 def family(name):

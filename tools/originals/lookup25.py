@@ -18,7 +18,8 @@ sweep's loss. <out>/compare.json holds the same numbers.
 import json
 import os
 import subprocess
-import sys
+
+from tools.originals import seeded_command
 
 REPOSITORY = "yaroslavvb/hinton-problems"
 COMMIT = "a83a59e2eeb96e3c46da3f95b5eae2e7d92a4253"
@@ -29,8 +30,6 @@ RUNTIME_PATCHES = []
 ORIGINAL_OPTIONS = {"hidden_units": "--n-hidden", "init_scale": "--init-scale", "lr": "--lr", "momentum": "--momentum",
                     "weight_decay": "--weight-decay", "clip_norm": "--grad-clip", "sweeps": "--n-sweeps",
                     "max_timing": "--max-timing", "dataset_seed": "--dataset-seed"}
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for tools.originals.run_seeded
 
 
 def add_arguments(parser):
@@ -67,11 +66,7 @@ def run_original(checkout, config, variable_timing, seed, out):
     script_args += [arg for key, option in ORIGINAL_OPTIONS.items() for arg in (option, str(config[key]))]
     if variable_timing:
         script_args.append("--variable-timing")
-    # the script's arguments after "--": run_seeded would otherwise take the script's --seed for its own
-    command = [sys.executable, "-m", "tools.originals.run_seeded", "--checkout", checkout, "--seed", str(seed),
-               SCRIPT, "--", *script_args]
-    env = dict(os.environ, PYTHONHASHSEED="0", **{name: "1" for name in THREAD_VARIABLES},
-               PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    command, env = seeded_command(checkout, seed, SCRIPT, script_args)
     log = os.path.join(out, "log.txt")
     with open(log, "w") as f:
         finished = subprocess.run(command, cwd=out, env=env, stdout=f, stderr=subprocess.STDOUT)

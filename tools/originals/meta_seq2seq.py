@@ -13,10 +13,10 @@ import math
 import os
 import re
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from seq_plugins.cli import UsageError, parse_int_ranges
+from tools.originals import ROOT, seeded_command
 from tools.atomic_files import write_json
 
 REPOSITORY = "facebookresearch/meta_seq2seq"
@@ -35,7 +35,6 @@ EPISODE_TYPES = {"me": "ME", "scan_prim_permutation": "scan_prim_permutation",
 ORIGINAL_LINE = re.compile(r"\((\d+) \d+% finished\) TrainLoss: ([\d.]+), ValAccRetrieval: ([\d.]+), "
                            r"ValAccGeneralize: ([\d.]+)")
 OURS_LINE = re.compile(r"\| train_inner \| .* loss=([\d.]+),.* num_updates=(\d+)")
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def add_arguments(parser):
@@ -49,9 +48,11 @@ def add_arguments(parser):
 
 
 def original_command(checkout, episode_type, seed, episodes, run_dir):
-    return [sys.executable, "-m", "tools.originals.run_seeded", "--checkout", checkout, "--seed", str(seed),
-            "train.py", "--episode_type", EPISODE_TYPES[episode_type], "--num_episodes", str(episodes),
-            "--lr_decay_schedule", str(episodes // 2), "--dir_model", run_dir, "--fn_out_model", "net.tar"]
+    """Its command and environment; the hash seed is the seed, since its query sets are Python sets."""
+    command, env = seeded_command(checkout, seed, "train.py", [
+        "--episode_type", EPISODE_TYPES[episode_type], "--num_episodes", str(episodes),
+        "--lr_decay_schedule", str(episodes // 2), "--dir_model", run_dir, "--fn_out_model", "net.tar"], hash_seed=seed)
+    return command, {**env, "CUDA_VISIBLE_DEVICES": ""}
 
 
 def read_original(log):
@@ -103,9 +104,7 @@ def run_side(side, checkout, args, seed, out):
         data = os.path.join(run_dir, "data")  # train.py reads data/ relative to its working directory
         if not os.path.islink(data):
             os.symlink(os.path.join(checkout, "data"), data)
-        command = original_command(checkout, args.episode_type, seed, args.episodes, os.path.abspath(run_dir))
-        env = {**os.environ, "PYTHONHASHSEED": str(seed), "OMP_NUM_THREADS": "1",
-               "PYTHONPATH": REPO_ROOT, "CUDA_VISIBLE_DEVICES": ""}
+        command, env = original_command(checkout, args.episode_type, seed, args.episodes, os.path.abspath(run_dir))
         with open(log, "w") as f:
             subprocess.run(command, cwd=run_dir, env=env, stdout=f, stderr=subprocess.STDOUT, check=False)
         if not read_original(log)["final"]:
@@ -114,8 +113,8 @@ def run_side(side, checkout, args, seed, out):
         if os.path.exists(os.path.join(run_dir, "test.json")):
             return
         env = {**os.environ, "OUT_DIR": os.path.abspath(run_dir)}
-        script = os.path.join(REPO_ROOT, "tools", "reproduce_meta_seq2seq.sh")
-        result = subprocess.run(["bash", script, args.episode_type, str(seed), str(args.episodes)], cwd=REPO_ROOT,
+        script = os.path.join(ROOT, "tools", "reproduce_meta_seq2seq.sh")
+        result = subprocess.run(["bash", script, args.episode_type, str(seed), str(args.episodes)], cwd=ROOT,
                                 env=env, check=False)
         if result.returncode != 0:
             raise UsageError(f"our seed {seed} failed; see {os.path.join(run_dir, 'train.log')}")

@@ -17,11 +17,11 @@ import json
 import os
 import shlex
 import subprocess
-import sys
 import tempfile
 from collections import Counter
 
 from seq_plugins.cli import UsageError
+from tools.originals import seeded_command
 
 REPOSITORY = "jaaack-wang/rnn-seq2seq-learning"
 COMMIT = "89195b2958956c98af103b2f3058de8a69b251a5"
@@ -30,7 +30,6 @@ FILES = {
     "scripts/utils.py": "41778ab5f9040ec03537bc4b9b0d773c0360a4f22849b4bf3d69034c43a20f5f",
 }
 RUNTIME_PATCHES = []
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # our task -> the original's data folder (input-specified reduplication: rebuilt from identity's strings)
 ORIGINAL_NAMES = {"identity": "identity", "reversal": "rev", "total_reduplication": "total_red",
                   "quadratic_copying": "quad_copy", "input_specified_reduplication": "identity"}
@@ -50,9 +49,7 @@ def add_arguments(parser):
 
 def run_original(checkout, folder):
     """Run the original generator with ``folder`` as its working directory (it writes ./data/<task>/<split>.txt)."""
-    command = [sys.executable, "-m", "tools.originals.run_seeded", "--checkout", checkout, "--seed", "0",
-               "scripts/data.py"]
-    env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", PYTHONPATH=ROOT)
+    command, env = seeded_command(checkout, 0, "scripts/data.py")
     result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
