@@ -4,3 +4,4 @@ from . import recurrent_labeller  # noqa: F401  (registers riglstm, rim, lstm_la
 from . import meta_seq2seq  # noqa: F401  (registers meta_seq2seq)
 from . import fast_lstm  # noqa: F401  (registers fast_lstm: stock lstm, weight gradients once per sequence)
 from . import riglstm_seq2seq  # noqa: F401  (registers riglstm_seq2seq)
+from . import seed_ensemble  # noqa: F401  (registers seed_ensemble: K seeds of one learner in one process)

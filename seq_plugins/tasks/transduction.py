@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from fairseq.tasks import register_task
 from fairseq.tasks.translation import TranslationConfig, TranslationTask
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from seq_plugins.tasks.exact_batches import ExactBatchesMixin, RepeatedBatches
+from seq_plugins.tasks.seed_ensemble_steps import SeedEnsembleStepsMixin
 
 
 def available_splits(data_dir, src, tgt):
@@ -27,7 +28,7 @@ class TransductionConfig(TranslationConfig):
 
 
 @register_task("transduction", dataclass=TransductionConfig)
-class TransductionTask(ExactBatchesMixin, TranslationTask):
+class TransductionTask(SeedEnsembleStepsMixin, ExactBatchesMixin, TranslationTask):
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
         data_dir = self.cfg.data.split(os.pathsep)[0]
         src, tgt = self.cfg.source_lang, self.cfg.target_lang
