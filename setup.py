@@ -7,6 +7,7 @@ setup(
     description=__doc__,
     python_requires=">=3.11",
     packages=find_packages(include=["seq_plugins*", "preprocess*", "tools*"]),
+    py_modules=["seq_cli"],  # the commands' argument plumbing, importable without loading the plugin (see its doc)
     # versions are pinned in requirements.txt (fairseq-fixed needs a two-step install, see the Makefile)
     install_requires=["fairseq-fixed", "torch", "numpy", "matplotlib", "submitit", "sacrebleu"],
     # one command per tool, so that nothing needs the venv activated or a `python -m` path
@@ -28,5 +29,6 @@ setup(
         "seq-riglstm-table = tools.riglstm_table:cli",
         "seq-bouncing-balls-baselines = tools.bouncing_balls_baselines:cli",
         "seq-compare-original = tools.compare_original:cli",
+        "seq-split-ensemble = tools.split_ensemble:cli",
     ]},
 )

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 
 CONFIG_FILE = "config.json"
 

@@ -37,7 +37,7 @@ import string
 
 from preprocess.dataset_dir import atomic_dataset_dir, holds_same_dataset
 from preprocess.memory_bound import check_fits, pairs_bytes
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console, parse_int_ranges
+from seq_cli import OneLineArgumentParser, UsageError, command_name, console, parse_int_ranges
 
 PROG = command_name("python -m preprocess.find")
 TASKS = ("count-or-mem", "add-or-mul", "hierar-or-linear", "comp-or-mem")

@@ -1,8 +1,7 @@
 """The upper bound on the data a generator builds in memory, checked with the arguments: options that ask for more
-than a quarter of this machine's memory are refused before anything is generated or written."""
-import os
-
-from seq_plugins.cli import UsageError
+than seq_cli.memory_bound() (a quarter of this machine's memory) are refused before anything is generated or
+written."""
+from seq_cli import UsageError, memory_bound
 
 # Peak memory of a generator above that of a tiny run (333 MiB), per pair of lines and per symbol of a pair (its
 # lists, strings and tensors), with preprocess.transductions' drawn strings on top (BYTES_PER_DRAWN_SYMBOL there).
@@ -14,11 +13,6 @@ from seq_plugins.cli import UsageError
 # input_specified_reduplication (1,134 MiB: 0.96 M pairs, 82.5 M symbols). preprocess.find took 4-6 bytes a symbol
 # (--task add-or-mul --sizes 100000; --task hierar-or-linear --probe-depths 2-3000).
 BYTES_PER_PAIR, BYTES_PER_SYMBOL = 400, 16
-
-
-def memory_bound():
-    """A quarter of this machine's memory, in bytes."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
 
 
 def pairs_bytes(pairs, symbols):

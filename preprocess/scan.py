@@ -12,8 +12,8 @@ import os
 from collections import Counter
 
 from preprocess.dataset_dir import atomic_dataset_dir, holds_same_dataset
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
-from seq_plugins.scan import SPLITS, interpret, line, make_split, read_official, vocabularies
+from preprocess.scan_grammar import SPLITS, interpret, line, make_split, read_official, vocabularies
+from seq_cli import OneLineArgumentParser, UsageError, command_name, console
 
 PROG = command_name("python -m preprocess.scan")
 

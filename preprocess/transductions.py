@@ -17,8 +17,7 @@ import numpy as np
 
 from preprocess.dataset_dir import atomic_dataset_dir, holds_same_dataset
 from preprocess.memory_bound import check_fits, pairs_bytes
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console, parse_int_ranges
-from seq_plugins.progress import Progress
+from seq_cli import OneLineArgumentParser, UsageError, command_name, console, parse_int_ranges
 
 PROG = command_name("python -m preprocess.transductions")
 INSTRUCTION = "@"
@@ -93,6 +92,8 @@ def make_splits(cfg):
 
     The instructed task pairs every string with each count of ``instructions`` (count-major, as Wang 2023 does),
     and ood_instr pairs the test strings (in-distribution lengths) and the ood strings with each unseen count."""
+    from seq_plugins.progress import Progress  # seq_plugins loads fairseq: only after the arguments are checked
+
     alphabet, task, seed = list(cfg["alphabet"]), cfg["task"], cfg["seed"]
     instructed = task in INSTRUCTED_TASKS
     splits = {"train": {}, "valid": {}, "test": {}, "ood": {}}

@@ -7,7 +7,9 @@ fairseq composes its hydra config, so the hydra deprecation warnings that fairse
 """
 import warnings
 
-from . import checkpoint_safety, cli
+import seq_cli
+
+from . import checkpoint_safety
 
 HYDRA_DEPRECATIONS = (
     r"hydra\.experimental\.(initialize|compose)\(\) is no longer experimental",
@@ -20,7 +22,7 @@ for message in HYDRA_DEPRECATIONS:
     warnings.filterwarnings("ignore", message=message, category=UserWarning)
 
 checkpoint_safety.allow_fairseq_checkpoint_globals()
-cli.report_usage_errors_in_one_line()
+seq_cli.report_usage_errors_in_one_line()
 
 from . import criterions, models, modules, tasks  # noqa: E402,F401  (registration side effects)
 from . import optim  # noqa: E402,F401  (registers shrink_sgd)

@@ -6,14 +6,13 @@ builtins. Checkpoints of dataclass-configured models (ours) hold none; those of 
 lstm, fconv, transformer, as FIND uses them) store their configuration as an argparse.Namespace.
 """
 import argparse
-import os
 import pickle
 import re
 import zipfile
 
 import torch
 
-from .cli import UsageError
+from seq_cli import UsageError, file_problem
 
 FAIRSEQ_CHECKPOINT_GLOBALS = (argparse.Namespace,)
 NOT_TORCH = "truncated or not a torch checkpoint"
@@ -25,14 +24,9 @@ def allow_fairseq_checkpoint_globals():
 
 def checkpoint_problem(path):
     """Why the file at ``path`` is not a fairseq checkpoint that loads safely, or None if it is one."""
-    if not os.path.isfile(path):
-        return "does not exist"
-    try:
-        with open(path, "rb") as f:
-            if not f.read(1):
-                return "empty file"
-    except OSError as err:  # e.g. not readable by us
-        return err.strerror
+    problem = file_problem(path)
+    if problem:
+        return problem
     try:
         # mmap maps the tensors instead of reading them, so this look costs little next to fairseq's own load
         # (torch maps only its zip format; older checkpoints are read whole)

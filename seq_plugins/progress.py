@@ -11,7 +11,7 @@ import shutil
 import sys
 import time
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 
 INTERVAL_VARIABLE = "SEQ_PROGRESS_SECONDS"
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from seq_plugins.tasks.bouncing_balls import (
     BouncingBallsConfig,
     BouncingBallsTask,

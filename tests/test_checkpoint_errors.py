@@ -47,8 +47,8 @@ def write_bad(kind, path, real_checkpoint):
 
 @pytest.mark.parametrize("kind", ["empty", "truncated", "random", "hostile"])
 def test_bad_file_raises_one_usage_error(kind, real_checkpoint, tmp_path):
+    from seq_cli import UsageError
     from seq_plugins.checkpoint_safety import load_model_and_task
-    from seq_plugins.cli import UsageError
 
     path = tmp_path / "bad.pt"
     reason = write_bad(kind, path, real_checkpoint)

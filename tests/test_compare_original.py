@@ -156,7 +156,7 @@ def test_lookup25_side_by_side(tmp_path):
 def test_lookup25_refuses_missing_files_other_commits_and_failed_runs(tmp_path, capsys):
     import pytest
 
-    from seq_plugins.cli import run_main
+    from seq_cli import run_main
     from tools import compare_original
 
     out = tmp_path / "out"

@@ -148,6 +148,8 @@ def test_evaluate_and_run_reject_bad_input(trained_run, tiny_identity, tmp_path)
         (["python", "-m", "tools.transduction_run", "--data", str(tiny_identity), "--grid", "tests/grids/tiny.json",
           "--set", "arch=gru_seq2seq", "--set", "attention=none", "--out", str(trained_run)],
          "holds a run with another configuration"),
+        (["python", "-m", "tools.transduction_run", "--data", str(tiny_identity), "--grid", "tests/grids/tiny.json",
+          "--out", str(tmp_path / "r"), "--threads", "0"], "--threads must be at least 1, got 0"),
     ]
     for args, message in cases:
         result = run_cli(args)
@@ -157,7 +159,7 @@ def test_evaluate_and_run_reject_bad_input(trained_run, tiny_identity, tmp_path)
 
 
 def test_bad_grid_names_file_and_line(tmp_path):
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
     from tools.grid import load_grid
 
     path = tmp_path / "g.json"
@@ -174,3 +176,5 @@ def test_finished_run_is_skipped(trained_run):
                       "--grid", "tests/grids/tiny.json", "--set", "arch=lstm_seq2seq", "--set", "attention=additive",
                       "--out", str(trained_run)])
     assert result.returncode == 0 and "is finished; nothing to do" in result.stdout
+    assert result.stdout.splitlines()[0] == ("python -m tools.transduction_run: 1 thread per run (the fastest for one "
+                                             "small training here, docs/benchmarks.md; --threads to change)")

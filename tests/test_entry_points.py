@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from seq_plugins.cli import COMMAND_PREFIX
+from seq_cli import COMMAND_PREFIX
 from tests.conftest import BIN, ROOT
 
 
@@ -24,7 +24,7 @@ def console_scripts():
 def test_every_tool_has_an_installed_command():
     scripts = console_scripts()
     for command, target in scripts.items():
-        assert command.startswith(COMMAND_PREFIX), command  # what seq_plugins.cli.command_name recognizes
+        assert command.startswith(COMMAND_PREFIX), command  # what seq_cli.command_name recognizes
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function)), target
     # every module run as a program has its command

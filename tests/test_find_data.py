@@ -7,7 +7,7 @@ import os
 import pytest
 
 from preprocess import find
-from seq_plugins.cli import run_main
+from seq_cli import run_main
 from tests.conftest import ROOT, run_cli
 from tools.grid import expand, load_grid, render
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from tests.conftest import ROOT, run_cli
 from tools import fpa
 

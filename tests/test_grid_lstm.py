@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from seq_plugins.modules.grid_lstm import GridLSTM
 
 

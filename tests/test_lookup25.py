@@ -113,7 +113,7 @@ def lookup_task(max_timing, seed=7):
 
 
 def test_variable_timing_never_changes_a_target():
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
     from seq_plugins.tasks.sequence_lookup import teacher_targets
 
     task = lookup_task(max_timing=3)
@@ -175,12 +175,13 @@ def test_variable_timing_draws_the_holds_of_the_reference(max_timing, seed):
 
 
 def test_bad_options_are_refused_before_anything_runs(tmp_path):
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
     from tools import lookup25
 
     for argv, message in ((["--max-timing", "3"], "--variable-timing only"),
                           (["--variable-timing", "--max-timing", "1"], "at least 2"),
-                          (["--multi-seed", "0"], "at least 1")):
+                          (["--multi-seed", "0"], "at least 1"),
+                          (["--threads", "0"], "^--threads must be at least 1, got 0$")):
         with pytest.raises(UsageError, match=message):
             lookup25.main([*argv, "--out", str(tmp_path / "x")])
     assert not (tmp_path / "x").exists()
@@ -189,6 +190,23 @@ def test_bad_options_are_refused_before_anything_runs(tmp_path):
         with pytest.raises(UsageError, match=f"^--out {out}: {tmp_path / 'file'} is not a directory$"):
             lookup25.main(["--sweeps", "1", "--out", str(out)])
     assert (tmp_path / "file").read_text() == "kept"
+
+
+def test_threads_said_first_and_used(tmp_path, capsys):
+    from tools import lookup25
+
+    lookup25.main(["--sweeps", "1", "--out", str(tmp_path / "default")])
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "python -m tools.lookup25: 1 thread per run (the fastest for one small training here, docs/benchmarks.md; "
+        "--threads to change)")
+    before = torch.get_num_threads()
+    try:
+        lookup25.main(["--sweeps", "1", "--threads", "2", "--out", str(tmp_path / "two")])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert capsys.readouterr().out.splitlines()[0] == "python -m tools.lookup25: 2 threads per run (--threads)"
+    assert json.load(open(tmp_path / "two" / "result.json"))["threads"] == 2
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +240,7 @@ def test_fixed_timing_run_learns_the_training_set_and_matches_the_reference(fixe
 
 
 def test_pictures(fixed_run):
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
     from tools import lookup25_pictures
 
     written = lookup25_pictures.draw(str(fixed_run), out=str(fixed_run / "pictures"))

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from seq_plugins import scan
-from seq_plugins.cli import UsageError
+from preprocess import scan_grammar as scan
+from seq_cli import UsageError
 from seq_plugins.models.meta_seq2seq import MetaSeq2Seq, MetaSeq2SeqConfig
 from seq_plugins.tasks import episodes
 from seq_plugins.tasks.meta_seq2seq_episodes import (MetaSeq2SeqEpisodesConfig, MetaSeq2SeqEpisodesTask, collate_episode,

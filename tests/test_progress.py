@@ -1,7 +1,7 @@
 """seq_plugins.progress off a terminal: a plain line on stderr every SEQ_PROGRESS_SECONDS, nothing in between."""
 import pytest
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from seq_plugins.progress import Progress, duration
 
 

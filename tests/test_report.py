@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from tests.conftest import run_cli
 from tools import report
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from seq_plugins.tasks.copying import copying_data
 from seq_plugins.tasks.seq_mnist import load_images, pixel_sequences, resize_nearest
 from tests.conftest import run_cli

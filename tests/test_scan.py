@@ -3,8 +3,8 @@ from collections import Counter
 
 import pytest
 
-from seq_plugins.scan import ADDPRIM, TEMPLATES, commands, interpret, make_split, read_official
-from seq_plugins.cli import UsageError
+from preprocess.scan_grammar import ADDPRIM, TEMPLATES, commands, interpret, make_split, read_official
+from seq_cli import UsageError
 from tests.conftest import run_cli
 
 OFFICIAL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "scan")

@@ -6,6 +6,7 @@ update, and the checkpoint tools.split_ensemble writes for that seed holds the s
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -13,11 +14,14 @@ import pytest
 import torch
 
 from preprocess import find
+from seq_cli import UsageError
 from tools.grid import expand, load_grid, render
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAIRSEQ_TRAIN = os.path.join(os.path.dirname(sys.executable), "fairseq-train")
+FAIRSEQ_TRAIN = [sys.executable, "-m", "fairseq_cli.train"]  # also where pip --target put no script
 UPDATES = 8
+# benchmarks/gpu_check.sh runs these on CUDA, where dropout masks are drawn differently: there without dropout
+DEVICE = os.environ.get("SEQ_TEST_DEVICE", "cpu")
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
 
 
@@ -32,12 +36,14 @@ def grid_flags(learner, **overrides):
     config = expand(load_grid(os.path.join(ROOT, "hyperparams", "default", f"{learner}.json")))[0]
     config.pop("seed")
     config.update({"max-update": UPDATES, "passes-per-epoch": UPDATES, "log-interval": 1, "log-format": "json",
-                   "cpu": True, **overrides})
+                   "cpu": DEVICE == "cpu", **overrides})
+    if DEVICE != "cpu":
+        config["dropout"] = 0
     return render(config)
 
 
 def train(data, flags, save_dir):
-    command = [FAIRSEQ_TRAIN, data, "--user-dir", os.path.join(ROOT, "seq_plugins"), *flags, "--save-dir", save_dir]
+    command = [*FAIRSEQ_TRAIN, data, "--user-dir", os.path.join(ROOT, "seq_plugins"), *flags, "--save-dir", save_dir]
     result = subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     return [json.loads(line.split("| train_inner | ", 1)[1]) for line in (result.stdout + result.stderr).splitlines()
@@ -74,3 +80,108 @@ def test_each_seed_of_an_ensemble_is_its_single_run(train_bin, tmp_path, learner
         torch.testing.assert_close(mine["model"][name], value, rtol=1e-4, atol=1e-6, msg=name)
     assert mine["cfg"]["model"].arch == theirs["cfg"]["model"].arch
     assert mine["cfg"]["optimization"]["clip_norm"] == theirs["cfg"]["optimization"]["clip_norm"] == 25
+
+    before = os.stat(paths[3]).st_mtime_ns
+    with pytest.raises(UsageError, match="exists .*--overwrite"):
+        split(str(tmp_path / "ensemble" / "checkpoint_last.pt"), str(tmp_path / "seed{seed}.pt"))
+    with pytest.raises(UsageError, match="not a seed_ensemble checkpoint"):
+        split(str(tmp_path / "single" / "checkpoint_last.pt"), str(tmp_path / "other{seed}.pt"))
+    assert os.stat(paths[3]).st_mtime_ns == before and not list(tmp_path.glob("other*"))
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--ensemble-seeds", ""], "--ensemble-seeds is empty"),
+    (["--ensemble-seeds", "1,1"], "overlapping ranges"),
+    (["--ensemble-seeds", "one"], "'one' is not a range"),
+    (["--ensemble-seeds", "1-2", "--encoder-bidirectional"], "module encoder.lstm .* cannot be stacked"),
+])
+def test_bad_ensembles_are_one_line_errors(train_bin, tmp_path, flags, message):
+    command = [*FAIRSEQ_TRAIN, train_bin, "--user-dir", os.path.join(ROOT, "seq_plugins"), "--task", "transduction",
+               "--arch", "seed_ensemble", "--ensemble-arch", "lstm", *flags, "--cpu", "--max-update", "1",
+               "--batch-size", "8", "--save-dir", str(tmp_path / "ensemble")]
+    result = subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=ROOT)
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert len(errors) == 1 and re.search(message, errors[0]), result.stderr[-2000:]
+    assert not list(tmp_path.glob("ensemble/*"))  # fairseq made the directory, nothing was written
+
+
+
+def candidates_of(train_bin):
+    """add-or-mul's mul candidates next to the FPA data: T, then 6 hold-outs of different lengths."""
+    return os.path.join(os.path.dirname(os.path.dirname(train_bin)), "mul", "data-bin")
+
+
+@pytest.mark.parametrize("learner", ["transformer_small", "cnn_small", "lstm_attention_small",
+                                     "lstm_noattention_small"])
+def test_a_batch_per_seed_gives_each_seed_its_batchs_loss_gradient_and_code_lengths(train_bin, monkeypatch,
+                                                                                      learner):
+    """Stacked batches of different widths (seed_ensemble_steps.stack_samples) against each batch given to every
+    seed; in-process, in eval mode (dropout masks would have the stacked batch's shape)."""
+    from fairseq import options, tasks
+    from fairseq.dataclass.utils import convert_namespace_to_omegaconf
+
+    from seq_plugins.criterions.prequential_mdl import PrequentialMDLCriterion
+    from seq_plugins.tasks.seed_ensemble_steps import stack_samples
+
+    argv = [candidates_of(train_bin), "--user-dir", os.path.join(ROOT, "seq_plugins"),
+            *as_ensemble(grid_flags(learner), "1,3")]
+    monkeypatch.setattr(sys, "argv", ["fairseq-train", *argv])  # the ensemble reads --ensemble-arch from it
+    cfg = convert_namespace_to_omegaconf(options.parse_args_and_arch(options.get_training_parser(), argv))
+    task = tasks.setup_task(cfg.task)
+    task.load_dataset("train")
+    model, criterion = task.build_model(cfg.model), task.build_criterion(cfg.criterion)
+    code_lengths = PrequentialMDLCriterion(task, sentence_avg=True).code_lengths
+    dataset = task.dataset("train")
+    batches = [dataset.collater([dataset[i] for i in ids]) for ids in ([0, 1, 2], [0, 5, 6])]  # 18, 22 wide
+    model.eval()
+
+    def run(sample):
+        model.zero_grad()
+        losses = model.seed_losses(criterion, sample)[0]
+        losses.sum().backward()
+        return losses.detach(), [p.grad.clone() for p in model.stacked.parameters()]
+
+    stacked = stack_samples(dataset, batches)
+    stacked_losses, stacked_grads = run(stacked)
+    stacked_bits = code_lengths(model, stacked)
+    for k, batch in enumerate(batches):
+        losses, grads = run(batch)
+        torch.testing.assert_close(stacked_losses[k], losses[k], rtol=1e-5, atol=0)
+        assert stacked_bits[k] == pytest.approx(code_lengths(model, batch)[k], rel=1e-5)
+        for stacked, grad in zip(stacked_grads, grads):
+            torch.testing.assert_close(stacked[k], grad[k], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("learner,sentence_avg", [("transformer_small", True), ("cnn_small", False)])
+def test_each_seed_of_an_ensemble_has_its_single_runs_description_length(train_bin, tmp_path, learner, sentence_avg):
+    """Prequential MDL (seq_plugins/tasks/prequential.py) on add-or-mul's mul candidates, 3 blocks of 2 hold-outs:
+    each seed holds out its own permutation, so each seed trains on its own batch, padded to the ensemble's widest,
+    and averages its loss over its own sentences or tokens. Dropout 0: the padded batch would give dropout masks of
+    another shape than the single run's."""
+    from tools.split_ensemble import split
+
+    flags = grid_flags(learner, **{"task": "prequential_translation", "criterion": "prequential_mdl",
+                                   "mdl-block-size": 2, "dropout": 0, "sentence-avg": sentence_avg,
+                                   "max-update": 4, "passes-per-epoch": 4})
+    train(candidates_of(train_bin), as_ensemble(flags, "1,3") + ["--seed", "1"], str(tmp_path / "ensemble"))
+    train(candidates_of(train_bin), flags + ["--seed", "3"], str(tmp_path / "single"))
+    ensemble = {seed: json.load(open(tmp_path / "ensemble" / f"mdl_seed{seed}.json")) for seed in (1, 3)}
+    single = json.load(open(tmp_path / "single" / "mdl.json"))
+    assert ensemble[3]["seed"] == single["seed"] == 3 and ensemble[1]["seed"] == 1
+    assert len(single["block_codelengths"]) == 3
+    assert ensemble[3]["block_codelengths"] == pytest.approx(single["block_codelengths"], rel=1e-4)
+    assert [e["line"] for e in ensemble[3]["examples"]] == [e["line"] for e in single["examples"]]
+    assert [e["bits"] for e in ensemble[3]["examples"]] == pytest.approx([e["bits"] for e in single["examples"]],
+                                                                         rel=1e-4)
+    assert [e["line"] for e in ensemble[1]["examples"]] != [e["line"] for e in single["examples"]]  # its own plan
+
+    # the last training (on T alone) ends as checkpoint_last.pt: split, seed 3's is the single run's T-only model.
+    # Adam turns float noise in gradients that are 0 in exact arithmetic (attention key biases) into steps of the
+    # learning rate's size: atol covers a few of those
+    paths = split(str(tmp_path / "ensemble" / "checkpoint_last.pt"), str(tmp_path / "seed{seed}.pt"))
+    mine = torch.load(paths[3], weights_only=True)["model"]
+    theirs = torch.load(str(tmp_path / "single" / "checkpoint_last.pt"), weights_only=True)["model"]
+    assert mine.keys() == theirs.keys()
+    for name, value in theirs.items():
+        torch.testing.assert_close(mine[name], value, rtol=1e-4, atol=5e-5, msg=name)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from tests.conftest import ROOT, run_cli
 from tests.slurm_cluster import Cluster, ensure_installed
 from tools import fpa, sweep
@@ -57,6 +57,12 @@ def sweep_args(grid, task_dir, results, *more):
 
 def results_of(results, n):
     return [json.load(open(results / "s" / str(i) / "result.json")) for i in range(n)]
+
+
+def shown(path):
+    """A path as the sweep, run from the repository root, prints it."""
+    path = str(path)
+    return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
 
 
 def intervals_overlap(intervals):
@@ -130,6 +136,121 @@ def test_local_jobs_spread_over_gpus(tmp_path):
     del scheduler.active[1]  # the job of worker 1 ends: the next run takes its slot and its GPUs
     scheduler.submit()
     assert executor.visible[3:] == [(2, (2, 3))] and sorted(scheduler.active) == [0, 2, 3]
+
+
+# ---- progress: the ETA from the running runs' logs --------------------------------------------------------------
+
+# the end of a real train.log (hyperparams/default/fconv_small.json on add-or-mul/20, --log-format simple)
+SIMPLE_LOG = """\
+2026-11-30 20:14:54 | INFO | train_inner | epoch 029:    100 / 100 loss=0, nll_loss=0, ppl=1, wps=869, ups=21.2, \
+wpb=41, bsz=1, num_updates=2900, lr=0.00058722, gnorm=0.001, clip=0, train_wall=4, wall=134
+2026-11-30 20:14:54 | INFO | fairseq_cli.train | end of epoch 29 (average epoch stats below)
+2026-11-30 20:14:54 | INFO | train | epoch 029 | loss 0 | nll_loss 0 | ppl 1 | wps 869 | ups 21.2 | wpb 41 | bsz 1 | \
+num_updates 2900 | lr 0.00058722 | gnorm 0.001 | clip 0 | train_wall 4 | wall 134
+2026-11-30 20:14:54 | INFO | fairseq.trainer | begin training epoch 30
+2026-11-30 20:14:59 | INFO | train_inner | epoch 030:    100 / 100 loss=0, nll_loss=0, ppl=1, wps=936.5, ups=22.84, \
+wpb=41, bsz=1, num_updates=3000, lr=0.00057735, gnorm=0, clip=0, train_wall=4, wall=138
+2026-11-30 20:14:59 | INFO | fairseq_cli.train | Stopping training due to num_updates: 3000 >= max_update: 3000
+2026-11-30 20:14:59 | INFO | fairseq.checkpoint_utils | Saved checkpoint checkpoints/checkpoint_last.pt (epoch 30 @ \
+3000 updates, score None) (writing took 0.07176979099858727 seconds)
+"""
+# the same from fairseq-train ... --max-update 3 --log-format json --log-interval 1
+JSON_LOG = """\
+2026-11-30 20:54:56 | INFO | train_inner | {"epoch": 1, "update": 0.02, "loss": "146.195", "wpb": "41", "bsz": "1", \
+"num_updates": "2", "lr": "1.198e-05", "gnorm": "290.24", "clip": "100", "train_wall": "0", "wall": "1"}
+2026-11-30 20:54:56 | INFO | fairseq_cli.train | Stopping training due to num_updates: 3 >= max_update: 3
+2026-11-30 20:54:56 | INFO | train | {"epoch": 1, "train_loss": "163.375", "train_nll_loss": "3.985", \
+"train_num_updates": "3", "train_lr": "1.297e-05"}
+"""
+
+
+def test_last_num_updates_of_a_log_tail(tmp_path):
+    log = tmp_path / "train.log"
+    assert sweep.last_num_updates(str(log)) is None  # not started yet
+    log.write_text(SIMPLE_LOG.replace("3000", "2950", 1))  # the progress line says 2950, the line after it 3000
+    assert sweep.last_num_updates(str(log)) == 3000
+    log.write_text(JSON_LOG)
+    assert sweep.last_num_updates(str(log)) == 3
+    log.write_text(SIMPLE_LOG + "2026-11-30 20:15:04 | INFO | train_inner | epoch 031: 100 / 100 num_updates=31")
+    assert sweep.last_num_updates(str(log)) == 3000  # a half-written last line does not count
+    assert sweep.last_num_updates(str(log), offset=len(SIMPLE_LOG)) is None  # an earlier attempt's lines do not count
+    log.write_text(SIMPLE_LOG + "x" * 100 + "\n" + ("no progress here\n" * 2000))
+    assert sweep.last_num_updates(str(log)) is None  # only the tail is read
+    assert sweep.last_num_updates(str(log), tail=len(log.read_text())) == 3000
+
+
+def test_max_update_of_a_command():
+    assert sweep.max_update(["fairseq-train", "d", "--max-update", "20", "--lr", "1", "--max-update", "50"]) == 50
+    assert sweep.max_update(["fairseq-train", "d", "--max-update=7"]) == 7
+    assert sweep.max_update(["fairseq-train", "d", "--max-epoch", "3"]) is None
+    assert sweep.max_update(["fairseq-train", "d", "--max-update", "0"]) is None  # fairseq's "no limit"
+
+
+def test_eta_from_running_runs():
+    # (updates, updates later, max-update, seconds between, seconds from the job's start): 5 and 2.5 updates/s
+    runs = [(100, 200, 1000, 20, 50), (50, 100, 1000, 20, 60)]
+    # 160 s and 360 s left; a pending run costs a whole run, the mean of 50 + 160 and 60 + 360 s; two workers share
+    assert sweep.eta_seconds(runs, pending=2, workers=2) == pytest.approx((160 + 360 + 2 * 315) / 2)
+    assert sweep.eta_seconds(runs, pending=0, workers=4) == pytest.approx(360)  # not before the slowest run ends
+    # resumed from a checkpoint, its start-up unknown: a whole run is its 1000 updates at 10 updates/s
+    assert sweep.eta_seconds([(500, 600, 1000, 10, None)], pending=1, workers=1) == pytest.approx(40 + 100)
+    # a run with one progress line so far counts as a whole run of the others
+    assert sweep.eta_seconds([(0, 100, 1000, 10, 15), (50, 50, 1000, 0, 8)], pending=0, workers=2) == (
+        pytest.approx((90 + 105) / 2))
+    assert sweep.eta_seconds([(100, 100, 1000, 0, 20)], pending=3, workers=2) is None
+    assert sweep.eta_seconds([(900, 1000, 1000, 10, 100)], pending=0, workers=1) == 0  # training done: FPA is left
+
+
+def test_scheduler_eta_reads_running_logs(tmp_path):
+    args = argparse.Namespace(cluster="local", name="s")
+
+    def spec(index, train, mdl=None):
+        return {"index": index, "run_dir": str(tmp_path / str(index)), "config": {}, "train": train, "fpa": None,
+                "mdl": mdl, "threads": 1}
+
+    def progress(spec, updates, seconds_later=None):
+        """A progress line in the run's log, written ``seconds_later`` than the one before."""
+        log = tmp_path / str(spec["index"]) / sweep.TRAIN_LOG
+        before = log.stat().st_mtime if log.exists() else None
+        with open(log, "a") as f:
+            f.write(f"2026-11-30 20:14:54 | INFO | train | epoch 001 | loss 1 | num_updates {updates} | lr 0.001\n")
+        if seconds_later is not None:
+            os.utime(log, (before + seconds_later, before + seconds_later))
+
+    train = ["fairseq-train", "d", "--max-update", "1000"]
+    running, waiting = spec(0, train), spec(1, train)
+    scheduler = sweep.Scheduler(args, FakeExecutor(), [waiting], 2, [()])
+    scheduler.prepare(running)
+    scheduler.active[0] = (running, None, 0)
+    sweep.write_json(str(tmp_path / "0" / sweep.STARTED), {"time": time.time() - 100})
+    progress(running, 250)
+    assert scheduler.seconds_left([running]) is None  # one line tells no rate, and no run has ended
+    progress(running, 500, seconds_later=50)
+    assert scheduler.seconds_left([running]) is None  # the log is read again only 5 s later
+    scheduler.last_estimate = 0
+    # 5 updates/s between the lines: 100 s left; a whole run takes the 150 s so far and those 100 s
+    assert scheduler.seconds_left([running]) == pytest.approx((100 + 250) / 2, abs=2)
+
+    # a resumed run: its earlier attempt's lines do not count, and its rate needs two lines of this attempt
+    resumed = spec(2, train)
+    os.makedirs(resumed["run_dir"])
+    progress(resumed, 900)
+    scheduler = sweep.Scheduler(args, FakeExecutor(), [], 2, [()])
+    scheduler.prepare(resumed)
+    sweep.write_json(str(tmp_path / "2" / sweep.STARTED), {"time": time.time() - 100})
+    assert scheduler.run_progress(resumed) is None
+    progress(resumed, 950)
+    assert scheduler.run_progress(resumed) == (950, 950, 1000, 0, None)
+    progress(resumed, 990, seconds_later=10)
+    assert scheduler.run_progress(resumed) == (950, 990, 1000, pytest.approx(10), None)
+    # the log cannot tell with --mdl or without --max-update: the runs that ended do
+    for other in (spec(3, train, mdl={"add": []}), spec(4, ["fairseq-train", "d"])):
+        scheduler = sweep.Scheduler(args, FakeExecutor(), [], 2, [()])
+        scheduler.prepare(other)
+        sweep.write_json(str(tmp_path / str(other["index"]) / sweep.STARTED), {"time": time.time() - 100})
+        progress(other, 100)
+        scheduler.active[other["index"]] = (other, None, 0)
+        assert scheduler.run_progress(other) is None and scheduler.seconds_left([other]) is None
 
 
 def test_dry_run_prints_every_command_and_submits_nothing(task_dir, tmp_path):
@@ -230,6 +351,14 @@ def test_end_to_end_throttled_with_failing_runs(task_dir, tmp_path):
     assert out.returncode == 1, out.stdout + out.stderr
     assert out.stdout.startswith("sweep s: 2 done, 2 failed, 0 skipped")
     assert "sweep s: 2 done, 0 running, 2 failed, 0 pending" in out.stderr
+    cores = len(os.sched_getaffinity(0))
+    threads = max(1, cores // 2)
+    assert out.stderr.splitlines()[0] == (f"sweep s: 4 runs, 2 workers, {threads} thread{'s' * (threads > 1)} per run "
+                                          f"({cores} cores / 2 workers; --threads to change)")
+    for index, label in enumerate(["seed=1, dropout=0.1", "seed=1, dropout=2.0", "seed=2, dropout=0.1",
+                                   "seed=2, dropout=2.0"]):  # each said once, as it starts
+        log = shown(results / "s" / str(index) / "train.log")
+        assert out.stderr.splitlines().count(f"run {index} ({label}): log {log}") == 1
     manifest = json.load(open(results / "s" / "manifest.json"))
     assert manifest["axes"] == ["seed", "dropout"]  # the grid's order: the last axis varies fastest
     assert [(r["config"]["seed"], r["config"]["dropout"]) for r in manifest["runs"]] == [
@@ -258,7 +387,7 @@ def test_end_to_end_throttled_with_failing_runs(task_dir, tmp_path):
     for index, seed in ((1, 1), (3, 2)):
         log = results / "s" / str(index) / "train.log"
         assert (f"  run {index} (seed={seed}, dropout=2.0): train: fairseq-train exited with status 1; "
-                f"log: {os.path.relpath(log, ROOT)}") in out.stdout.splitlines()
+                f"log: {shown(log)}") in out.stdout.splitlines()
         assert "dropout probability has to be between 0 and 1" in log.read_text()
         assert not (results / "s" / str(index) / "result.json").exists()
         error = json.load(open(results / "s" / str(index) / "error.json"))
@@ -305,8 +434,10 @@ def test_resume_after_sigkill(task_dir, tmp_path):
         pytest.fail("the job of a killed sweep kept running")
     assert not (killed / "result.json").exists() and not (results / "s" / "2").exists()
 
-    out = subprocess.run([*command, "--n-workers", "2"], cwd=ROOT, env=env, capture_output=True, text=True)
+    out = subprocess.run([*command, "--n-workers", "2", "--cpus-per-job", "1"], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stderr.splitlines()[0] == "sweep s: 3 runs, 2 workers, 1 thread per run (--threads)"  # its old name
     assert out.stdout.startswith("sweep s: 2 done, 0 failed, 1 skipped")
     assert os.stat(first / "result.json").st_mtime_ns == mtime  # not redone
     assert all((results / "s" / str(i) / "result.json").exists() for i in (1, 2))

@@ -8,7 +8,7 @@ import pytest
 
 from preprocess.transductions import (INSTRUCTION, TASKS, build_parser, config_from_args, draw_strings, make_splits,
                                       transduce, word_length)
-from seq_plugins.cli import UsageError, parse_int_ranges, run_main
+from seq_cli import UsageError, parse_int_ranges, run_main
 from tests.conftest import TINY_DATA_ARGS, make_data, run_cli
 
 

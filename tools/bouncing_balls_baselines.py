@@ -6,16 +6,18 @@ For each split: the squared error per frame of predicting that nothing moves (th
 of the mean training frame; the binary cross-entropy per frame of the mean training frame; and the floor of the
 binary cross-entropy per frame (the entropy of the grey target pixels, what a perfect predictor scores).
 """
-import torch
-from torch.nn import functional as F
+import dataclasses
 
-from seq_plugins.cli import OneLineArgumentParser, command_name, console
+from preprocess.bouncing_balls import BouncingBallsOptions, check_options
+from seq_cli import OneLineArgumentParser, command_name, console
 
 PROG = command_name("python -m tools.bouncing_balls_baselines")
 
 
 def baselines(dataset, mean_frame):
     """{name: value per frame} for one split (a LabelledSequences of frames)."""
+    from torch.nn import functional as F
+
     inputs, targets = dataset.inputs, dataset.targets
     frames = targets.numel() // targets.size(-1)
     mean = mean_frame.clamp(1e-6, 1 - 1e-6).expand_as(targets)
@@ -28,15 +30,15 @@ def baselines(dataset, mean_frame):
 
 
 def main(argv=None):
-    from seq_plugins.tasks.bouncing_balls import BouncingBallsConfig, BouncingBallsTask
-
     parser = OneLineArgumentParser(prog=PROG, description=__doc__)
-    fields = {name: f for name, f in BouncingBallsConfig.__dataclass_fields__.items() if not name.startswith("_")}
-    for name, f in fields.items():  # the task's own options, as fairseq-train takes them
-        parser.add_argument("--" + name.replace("_", "-"), type=type(f.default), default=f.default,
+    for f in dataclasses.fields(BouncingBallsOptions):  # the task's own options, as fairseq-train takes them
+        parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default,
                             help=f.metadata.get("help"))
-    args = vars(parser.parse_args(argv))
-    task = BouncingBallsTask(BouncingBallsConfig(**{name: args[name] for name in fields}))
+    args = parser.parse_args(argv)
+    check_options(args)
+    from seq_plugins.tasks.bouncing_balls import BouncingBallsConfig, BouncingBallsTask  # loads fairseq
+
+    task = BouncingBallsTask(BouncingBallsConfig(**vars(args)))
     mean_frame = task.load_dataset("train").targets.mean(dim=(0, 1))
     rows = [(split, baselines(task.load_dataset(split), mean_frame)) for split in task.split_names()[1:]]
     names = list(rows[0][1])

@@ -11,7 +11,7 @@ FAMILY --help`` lists a family's options. What each comparison measured: docs/or
 """
 import argparse
 
-from seq_plugins.cli import OneLineArgumentParser, command_name, console
+from seq_cli import OneLineArgumentParser, command_name, console
 from tools import originals
 
 PROG = command_name("python -m tools.compare_original")

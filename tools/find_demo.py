@@ -16,7 +16,8 @@ import sys
 import time
 
 from preprocess import find
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
+from seq_cli import (OneLineArgumentParser, UsageError, add_threads_option, choose_threads, command_name, console,
+                     plural, threads_phrase)
 from tools import report
 
 PROG = command_name("python -m tools.find_demo")
@@ -29,11 +30,16 @@ def build_parser():
     parser.add_argument("--data", default="data/find", help="where preprocess.find writes the task")
     parser.add_argument("--results-dir", default="results")
     parser.add_argument("--n-workers", type=int, default=2)
+    add_threads_option(parser, "the cores divided among the workers")
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.n_workers < 1:
+        raise UsageError("--n-workers must be at least 1")
+    threads, why = choose_threads(args.threads, args.n_workers)
+    print(f"{PROG}: {plural(args.n_workers, 'worker')}, {threads_phrase(threads, why)}", flush=True)
     start = time.time()
     task_dir = os.path.join(args.data, "add-or-mul", "20")
     find.main(["--task", "add-or-mul", "--sizes", "20", "--out", args.data])  # refuses data of other options
@@ -43,7 +49,7 @@ def main(argv=None):
         command = [sys.executable, os.path.join(ROOT, "tools", "sweep.py"),
                    "--sweep", os.path.join(ROOT, "hyperparams", "default", f"{learner}_small.json"),
                    "--task", task_dir, "--results-dir", args.results_dir, "--name", name, "--fpa",
-                   "--n-workers", str(args.n_workers), "--cpus-per-job", "1"]
+                   "--n-workers", str(args.n_workers), "--threads", str(threads)]
         print(f"\n== {learner}: 4 seeds, 3,000 updates each ==", flush=True)
         if subprocess.run(command).returncode != 0:
             raise UsageError(f"the {learner} sweep had failed runs (listed above); re-run to retry them")

@@ -20,7 +20,7 @@ import argparse
 import json
 import os
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
+from seq_cli import OneLineArgumentParser, UsageError, check_input_file, command_name, console
 from tools.atomic_files import write_json, write_jsonl
 
 PROG = command_name("python -m tools.fpa")
@@ -33,6 +33,7 @@ def dump(checkpoint, data, out, split="test", max_len=200, batch_size=1000):
     data_bin = os.path.join(data, "data-bin")
     if not os.path.isdir(data_bin):
         raise UsageError(f"--data {data} has no data-bin/")
+    check_input_file(checkpoint, "checkpoint")  # before load_model loads fairseq
     model, task = load_model(checkpoint, data_bin)
     by_id = {}
     for example_id, source, prediction, _target in predict_split(model, task, split, batch_size, min_len=0,

@@ -3,7 +3,7 @@ or one value. ``true`` adds a bare flag, ``false`` omits it; the runs are the ca
 import itertools
 import json
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 
 SCALARS = (str, int, float, bool)
 

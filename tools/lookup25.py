@@ -21,7 +21,8 @@ import argparse  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console  # noqa: E402
+from seq_cli import (OneLineArgumentParser, UsageError, add_threads_option, choose_threads,  # noqa: E402
+                     command_name, console, threads_phrase)
 from tools.atomic_files import write_json  # noqa: E402
 
 PROG = command_name("python -m tools.lookup25")
@@ -44,6 +45,7 @@ def build_parser():
     parser.add_argument("--sweeps", type=int, help="full-batch updates (default: 800 fixed, 2,000 variable)")
     parser.add_argument("--out", help="output directory (default runs/lookup25/<variant>-seed<seeds>)")
     parser.add_argument("--markdown", action="store_true", help="also print the seeds as a Markdown table")
+    add_threads_option(parser, "1, the fastest here")
     return parser
 
 
@@ -192,9 +194,11 @@ def main(argv=None):
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
         raise UsageError(f"--out {out}: {existing} is not a directory")
+    threads, why = choose_threads(args.threads)
+    print(f"{PROG}: {threads_phrase(threads, why)}", flush=True)
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     runs = []
     for seed in seeds:
         runs.append(run_seed(config, seed, out))
@@ -209,8 +213,8 @@ def main(argv=None):
         "wall_seconds": round(time.perf_counter() - START, 2),
     }
     write_json(os.path.join(out, "result.json"), {"variant": variant, "config": config, "summary": summary,
-                                                  "runs": runs, "command": ["python", "-m", "tools.lookup25",
-                                                                            *argv]})
+                                                  "threads": threads, "runs": runs,
+                                                  "command": ["python", "-m", "tools.lookup25", *argv]})
     if n > 1:
         print(f"{n} seeds: training 100% in {summary['train_all_correct']}, held-out mean "
               f"{summary['heldout_correct_mean']:.1f}/5, all 5 held-out in {summary['heldout_all_correct']}, "

@@ -15,10 +15,8 @@ import json
 import os
 
 import numpy as np
-import torch
 
-from seq_plugins.checkpoint_safety import load_model_and_task
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
+from seq_cli import OneLineArgumentParser, UsageError, command_name, console
 from tools import lookup25
 
 PROG = command_name("python -m tools.lookup25_pictures")
@@ -39,7 +37,10 @@ def load_run(run_dir, seed):
     checkpoint = os.path.join(run_dir, f"seed{seed}", lookup25.CHECKPOINT)
     if not os.path.isfile(checkpoint):
         raise UsageError(f"{checkpoint} does not exist; re-run {' '.join(result['command'])}")
+    from seq_plugins.checkpoint_safety import load_model_and_task  # loads fairseq: after the argument checks
+
     model, task = load_model_and_task(checkpoint)
+    model.requires_grad_(False)  # the pictures only read it: no graph, and its weights convert to numpy as they are
     return result, runs[seed], model, task
 
 
@@ -148,14 +149,13 @@ def write_gif(history, task, path, frames=40):
     plt.close(fig)
 
 
-@torch.no_grad()
 def draw(run_dir, seed=None, out=None, gif=False):
-    import matplotlib
+    result, run, model, task = load_run(run_dir, seed)
+    import matplotlib  # after load_run's checks of the run directory
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    result, run, model, task = load_run(run_dir, seed)
     out = out or os.path.join(run_dir, f"seed{run['seed']}")
     os.makedirs(out, exist_ok=True)
     history = task.history

@@ -13,10 +13,8 @@ holding the word of a one-word support input (the three words of ``me``, the fou
 attention weight A on that support item, averaged, next to 1 / (support size), what uniform attention gives.
 """
 
-from seq_plugins.checkpoint_safety import load_model_and_task
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
-from seq_plugins.progress import Progress
-from seq_plugins.scan import read_lines
+from preprocess.scan_grammar import read_lines
+from seq_cli import OneLineArgumentParser, UsageError, check_input_file, command_name, console
 from tools.atomic_files import write_json
 
 PROG = command_name("python -m tools.meta_seq2seq_eval")
@@ -98,7 +96,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    check_input_file(args.checkpoint, "checkpoint")
     queries = read_queries(args.queries) if args.queries else None
+    from seq_plugins.checkpoint_safety import load_model_and_task  # loads fairseq: after the argument checks
+    from seq_plugins.progress import Progress
+
     model, task = load_model_and_task(args.checkpoint)
     if not hasattr(task, "test_episode"):
         raise UsageError(f"{args.checkpoint} was not trained with --task meta_seq2seq_episodes")

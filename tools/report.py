@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console  # noqa: E402
+from seq_cli import OneLineArgumentParser, UsageError, command_name, console  # noqa: E402
 from tools.sweep import read_manifest  # noqa: E402
 
 PROG = command_name("python tools/report.py")

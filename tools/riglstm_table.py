@@ -9,7 +9,7 @@ frame_sqerr) for bouncing balls.
 import os
 import re
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
+from seq_cli import OneLineArgumentParser, UsageError, command_name, console
 
 PROG = command_name("python -m tools.riglstm_table")
 

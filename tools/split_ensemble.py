@@ -11,7 +11,7 @@ import argparse
 import copy
 import os
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
+from seq_cli import OneLineArgumentParser, UsageError, check_input_file, command_name, console
 
 PROG = command_name("python -m tools.split_ensemble")
 STACKED = "stacked."
@@ -47,10 +47,11 @@ def seed_state(state, k, seed):
 
 def split(checkpoint, pattern, overwrite=False):
     """Write one checkpoint per seed to ``pattern.format(seed=s)``; return {seed: path}."""
-    from seq_plugins.checkpoint_safety import checkpoint_problem
-
     if "{seed}" not in pattern:
         raise UsageError(f"--out {pattern!r} must contain {{seed}}, so that each seed gets its own file")
+    check_input_file(checkpoint, "checkpoint")
+    from seq_plugins.checkpoint_safety import checkpoint_problem
+
     problem = checkpoint_problem(checkpoint)
     if problem:
         raise UsageError(f"checkpoint {checkpoint}: {problem}")

@@ -1,15 +1,18 @@
 """Run every configuration of a JSON grid as a submitit job, on local workers or a SLURM cluster.
 
     python tools/sweep.py --sweep hyperparams/default/lstm_attention_small.json --task data/find/add-or-mul/20 \
-        --fpa --mdl [--n-workers 2] [--cluster slurm --slurm-partition P --gpus-per-job 1] [--dry-run]
+        --fpa --mdl [--n-workers 2 --threads 1] [--cluster slurm --slurm-partition P --gpus-per-job 1] [--dry-run]
 
 --task is a data set of ``python -m preprocess.find`` (``<task>/fpa/data-bin``, ``rules.json`` and one data set per
 candidate rule) or any directory with a ``data-bin`` (then without --fpa and --mdl). Each run trains with stock
 fairseq-train on the fpa data set; with --fpa it dumps greedy predictions over the probes and scores them against
 every rule (tools.fpa); with --mdl it measures the prequential description length of every candidate data set
 (--task prequential_translation --criterion prequential_mdl; grid keys starting with ``mdl-`` go to these runs only).
-Before anything runs it says, on stderr, which gradient clipping and loss averaging the runs get, against FIND's
-(--clip-norm 25, fairseq 0.9's default, and --sentence-avg); a grid may depart from them.
+Before anything runs it says, on stderr, how many runs go on how many workers with how many CPU threads each
+(--threads; by default the local cores divided among the workers, 1 on SLURM), then which gradient clipping and loss
+averaging the runs get, against FIND's (--clip-norm 25, fairseq 0.9's default, and --sentence-avg); a grid may depart
+from them. As each run starts it says where its log is; the ETA of the progress line comes from the running runs'
+updates against their --max-update (without one, or with --mdl, from the runs that ended).
 
 Layout: ``<results-dir>/<name>/manifest.json`` (the grid, its hash, the expanded runs, the task and the flags) and one
 directory per run index holding ``params.json`` (the exact commands), ``train.log``, ``checkpoints/``, ``fpa.jsonl``,
@@ -41,6 +44,7 @@ from tools.atomic_files import write_json  # noqa: E402
 
 PROG = "python tools/sweep.py"
 RESULT, STEPS, STARTED, ERROR, PARAMS = "result.json", "steps.json", "started.json", "error.json", "params.json"
+TRAIN_LOG = "train.log"
 VALID_LOSS = re.compile(r"valid on '[^']*' subset \| loss (\S+)")
 
 
@@ -155,7 +159,7 @@ class Attempt:
                                         "job_id": job_id()})
         if spec["owner_pid"]:
             self.watch_owner(spec["owner_pid"])
-        train_log = self.path("train.log")
+        train_log = self.path(TRAIN_LOG)
         train = self.step("train", [spec["train"]], train_log, lambda: {"valid_loss": last_valid_loss(train_log)})
         fpa = None
         if spec["fpa"]:
@@ -230,6 +234,57 @@ def fmt_duration(seconds):
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+# fairseq's progress lines: "| num_updates 120 |" (simple), "num_updates=120" (tqdm), "train_num_updates": "120"
+# (json), and the last line "num_updates: 200 >= max_update: 200"
+NUM_UPDATES = re.compile(r'num_updates"?[ =:]+"?(\d+)')
+
+
+def last_num_updates(log_path, offset=0, tail=16384):
+    """The last num_updates that fairseq logged in ``log_path`` after byte ``offset``, read from the file's last
+    ``tail`` bytes only (logs grow large); None before the first one."""
+    try:
+        with open(log_path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(offset, size - tail))
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    found = NUM_UPDATES.findall(text[:text.rfind("\n") + 1])  # whole lines: the last one may be half written
+    return int(found[-1]) if found else None
+
+
+def max_update(command):
+    """The --max-update of a fairseq-train command (its last one, as fairseq's parser keeps); None without a limit."""
+    value = None
+    for i, arg in enumerate(command):
+        if arg == "--max-update" and i + 1 < len(command):
+            value = command[i + 1]
+        elif arg.startswith("--max-update="):
+            value = arg.split("=", 1)[1]
+    try:
+        return int(value) or None
+    except (TypeError, ValueError):
+        return None
+
+
+def eta_seconds(runs, pending, workers):
+    """Seconds until a sweep ends, from its running runs' own progress. ``runs`` holds, per running run, (its
+    updates at one time, its updates later, its max-update, seconds between the two, seconds from its job's start to
+    the later time or None when it resumed a checkpoint). A run costs its age plus its remaining updates at its rate;
+    a run without two counts yet, and each of the ``pending`` runs, costs the mean of that over the others. The work
+    is spread over ``workers``; None while no running run has a rate."""
+    left, whole = [], []  # per run with a rate: seconds left, seconds of the whole run
+    for first, now, target, seconds, age in runs:
+        if now > first and seconds > 0:
+            rate = (now - first) / seconds
+            left.append(max(0, target - now) / rate)
+            whole.append(target / rate if age is None else age + left[-1])
+    if not left:
+        return None
+    waiting = pending + len(runs) - len(left)
+    return max(max(left), (sum(left) + waiting * sum(whole) / len(whole)) / workers)
+
+
 def gpu_groups(n_gpus, per_job):
     """Disjoint sets of GPU ids, one per concurrent local job (worker slot k uses group k modulo their number)."""
     if not per_job:
@@ -244,7 +299,7 @@ def default_name(grid_path, task_dir):
 
 def task_layout(task_dir, fpa, mdl):
     """The data sets of --task: {"train_bin", "fpa_dir", "rules_path", "rules"}; checked before anything runs."""
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
     from tools.fpa import read_rules
 
     task_dir = os.path.abspath(task_dir)
@@ -313,7 +368,7 @@ def validate(grid_path, specs, extra):
 
     from fairseq import options
 
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
     from tools.grid import render
 
     def parse(argv):
@@ -385,7 +440,7 @@ def grid_hash(grid):
 def read_manifest(path, advice):
     """A sweep's manifest.json; a UsageError naming the file and what is wrong, then ``advice``, when it is not one
     this file writes."""
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
 
     try:
         with open(path) as f:
@@ -403,7 +458,7 @@ def read_manifest(path, advice):
 
 def check_manifest(sweep_dir, manifest, resume):
     """Refuse to mix runs of another grid, task or --extra into an existing results directory."""
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
 
     path = os.path.join(sweep_dir, "manifest.json")
     if not os.path.exists(path):
@@ -424,8 +479,8 @@ class Scheduler:
     """Keeps at most `capacity` jobs alive (all at once on SLURM, where the array's parallelism throttles), polls
     them, and reports progress on stderr."""
 
-    def __init__(self, args, executor, specs, capacity, gpu_groups):
-        self.args, self.executor, self.capacity, self.gpu_groups = args, executor, capacity, gpu_groups
+    def __init__(self, args, executor, specs, capacity, gpu_groups, axes=()):
+        self.args, self.executor, self.capacity, self.gpu_groups, self.axes = args, executor, capacity, gpu_groups, axes
         self.pending = list(specs)
         self.active = {}  # index -> (spec, job, worker slot)
         self.done, self.failed = [], []
@@ -433,6 +488,10 @@ class Scheduler:
         self.last_counts, self.last_print = None, 0.0
         self.queued, self.last_squeue = set(), 0.0  # SLURM job ids that squeue lists, and when it was asked
         self.gone = {}  # SLURM jobs missing from squeue, since when
+        self.announced = set()  # runs whose log path was said
+        self.log_offsets = {}  # index -> size of train.log before this attempt: what follows is this attempt's
+        self.first_seen = {}  # index -> (time, updates) of the first progress line seen of this attempt
+        self.finish_at, self.last_estimate = None, 0.0  # when the running runs' logs say the sweep ends
 
     def submit(self):
         if self.args.cluster == "slurm":
@@ -457,7 +516,7 @@ class Scheduler:
         import contextlib
         import io
 
-        from seq_plugins.cli import UsageError
+        from seq_cli import UsageError
 
         refusal = io.StringIO()
         try:
@@ -473,6 +532,8 @@ class Scheduler:
             if os.path.exists(os.path.join(spec["run_dir"], name)):
                 os.remove(os.path.join(spec["run_dir"], name))
         spec["submitted"] = time.time()
+        log = os.path.join(spec["run_dir"], TRAIN_LOG)
+        self.log_offsets[spec["index"]] = os.path.getsize(log) if os.path.exists(log) else 0
         write_json(os.path.join(spec["run_dir"], PARAMS),
                    {k: spec[k] for k in ("index", "config", "train", "fpa", "mdl", "threads")})
 
@@ -494,6 +555,7 @@ class Scheduler:
         for index, (spec, job, _slot) in list(self.active.items()):
             if not self.finished(job):
                 continue
+            self.announce(spec)  # a run that ended before it was seen running
             del self.active[index]
             result = read_json(os.path.join(spec["run_dir"], RESULT))
             if is_complete(result, spec):
@@ -510,11 +572,59 @@ class Scheduler:
             return {job.job_id for _, job, _ in self.active.values()}
         return set(result.stdout.split())
 
+    def announce(self, spec):
+        """Say once, as a run starts, where its log is: on a line of its own, above a terminal's progress line."""
+        if spec["index"] in self.announced:
+            return
+        self.announced.add(spec["index"])
+        log = shown(os.path.join(spec["run_dir"], TRAIN_LOG))
+        line = f"run {spec['index']} ({describe(spec, self.axes)}): log {log}"
+        sys.stderr.write("\r" + line + "\033[K\n" if sys.stderr.isatty() else line + "\n")
+
+    def run_progress(self, spec):
+        """What eta_seconds needs of a running run: its updates at the first and the last progress lines this sweep
+        saw of this attempt, when fairseq wrote them (the log's modification times) and how long after its job
+        started. None when its log cannot tell: no progress line, or no --max-update, or --mdl (the length of its K
+        trainings is known only once they run)."""
+        target = max_update(spec["train"])
+        if not target or spec["mdl"]:
+            return None
+        index, offset = spec["index"], self.log_offsets.get(spec["index"], 0)
+        log = os.path.join(spec["run_dir"], TRAIN_LOG)
+        updates = last_num_updates(log, offset)
+        if updates is None:
+            return None
+        written = os.path.getmtime(log)
+        first_time, first = self.first_seen.setdefault(index, (written, updates))
+        started = read_json(os.path.join(spec["run_dir"], STARTED))
+        age = written - started["time"] if started and not offset else None  # unknown for a resumed run
+        return first, updates, target, written - first_time, age
+
+    def seconds_left(self, started):
+        """The sweep's ETA: from the running runs' logs (read every 5 s at most) once a run has logged progress
+        twice, else from the runs that ended; None before either."""
+        left = len(self.pending) + len(self.active)
+        if time.time() - self.last_estimate >= 5:
+            self.last_estimate = time.time()
+            runs = [p for p in map(self.run_progress, started) if p]
+            workers = self.capacity if self.args.cluster == "local" else max(1, len(started))
+            estimate = eta_seconds(runs, left - len(runs), workers)
+            self.finish_at = None if estimate is None else time.time() + estimate
+        if not left:
+            return 0.0
+        if self.finish_at is not None:
+            return max(0.0, self.finish_at - time.time())
+        ended = len(self.done) + len(self.failed)
+        return (time.time() - self.began) / ended * left if ended else None
+
     def progress(self, final=False):
-        running = sum(os.path.exists(os.path.join(spec["run_dir"], STARTED)) for spec, _, _ in self.active.values())
-        counts = (len(self.done), running, len(self.failed), len(self.pending) + len(self.active) - running)
-        ended, left = len(self.done) + len(self.failed), len(self.pending) + len(self.active)
-        eta = fmt_duration((time.time() - self.began) / ended * left) if ended else "?"
+        started = [spec for spec, _, _ in self.active.values()
+                   if os.path.exists(os.path.join(spec["run_dir"], STARTED))]
+        for spec in started:
+            self.announce(spec)
+        counts = (len(self.done), len(started), len(self.failed), len(self.pending) + len(self.active) - len(started))
+        eta = self.seconds_left(started)
+        eta = "?" if eta is None else fmt_duration(eta)
         line = "sweep {}: {} done, {} running, {} failed, {} pending, ETA {}".format(self.args.name, *counts, eta)
         if sys.stderr.isatty():  # one line, rewritten in place
             sys.stderr.write("\r" + line + "\033[K" + ("\n" if final else ""))
@@ -546,6 +656,12 @@ class Scheduler:
         self.progress(final=True)
 
 
+def shown(path):
+    """A path as the user can open it: relative to the current directory when under it, else absolute."""
+    relative = os.path.relpath(path)
+    return os.path.abspath(path) if relative.startswith(os.pardir) else relative
+
+
 def describe(spec, axes):
     return ", ".join(f"{k}={spec['config'][k]}" for k in axes) or "the only run"
 
@@ -565,7 +681,7 @@ def summarize(args, scheduler, skipped, axes, sweep_dir):
     if failed:
         print("failed runs:")
         for spec, message, log in sorted(failed, key=lambda f: f[0]["index"]):
-            print(f"  run {spec['index']} ({describe(spec, axes)}): {message}; log: {os.path.relpath(log)}")
+            print(f"  run {spec['index']} ({describe(spec, axes)}): {message}; log: {shown(log)}")
         print("re-run the same command to retry them")
     return 1 if failed else 0
 
@@ -573,7 +689,7 @@ def summarize(args, scheduler, skipped, axes, sweep_dir):
 def build_parser():
     import argparse
 
-    from seq_plugins.cli import OneLineArgumentParser
+    from seq_cli import OneLineArgumentParser, add_threads_option
 
     parser = OneLineArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep", required=True, help="JSON grid (FIND's format: flag -> value or list of values)")
@@ -583,8 +699,7 @@ def build_parser():
     parser.add_argument("--cluster", choices=["local", "slurm"], default="local")
     parser.add_argument("--n-workers", type=int, default=None,
                         help="local: runs at once (default: one per GPU group, else one per CPU core)")
-    parser.add_argument("--cpus-per-job", type=int, default=None,
-                        help="CPU threads per run (default: local cores / workers; SLURM: 1)")
+    add_threads_option(parser, "local cores / workers; SLURM: 1", "--cpus-per-job")  # its former name
     parser.add_argument("--gpus-per-job", type=int, default=None,
                         help="GPUs per run (default: 1 locally when there are GPUs, else 0)")
     parser.add_argument("--timeout-min", type=int, default=1440,
@@ -611,11 +726,11 @@ def bind_extra(argv):
 
 
 def main(argv=None):
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError, choose_threads, cpu_cores, plural, threads_phrase
     from tools.grid import expand, load_grid
 
     args = build_parser().parse_args(bind_extra(sys.argv[1:] if argv is None else argv))
-    for option in ("n_workers", "cpus_per_job", "timeout_min", "slurm_array_parallelism"):
+    for option in ("n_workers", "timeout_min", "slurm_array_parallelism"):
         if getattr(args, option) is not None and getattr(args, option) < 1:
             raise UsageError(f"--{option.replace('_', '-')} must be at least 1")
     if args.gpus_per_job is not None and args.gpus_per_job < 0:
@@ -645,12 +760,17 @@ def main(argv=None):
     if args.cluster == "local" and gpus_per_job > n_gpus:
         raise UsageError(f"--gpus-per-job {gpus_per_job}: this machine has {n_gpus} GPU(s)")
     groups = gpu_groups(n_gpus, gpus_per_job)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    workers = args.n_workers or (len(groups) if gpus_per_job else cores)
-    threads = args.cpus_per_job or (max(1, cores // workers) if args.cluster == "local" else 1)
+    workers = args.n_workers or (len(groups) if gpus_per_job else cpu_cores())
+    if args.cluster == "slurm" and args.threads is None:
+        threads, why = 1, "the default on SLURM; --threads to change"
+    else:
+        threads, why = choose_threads(args.threads, workers)
 
     specs = make_specs(configs, layout, os.path.abspath(sweep_dir), extra, args.fpa, args.mdl)
     validate(args.sweep, specs, extra)
+    where = (plural(workers, "worker") if args.cluster == "local" else
+             f"a SLURM job array ({args.slurm_array_parallelism} at once at most)")
+    print(f"sweep {args.name}: {plural(len(specs), 'run')}, {where}, {threads_phrase(threads, why)}", file=sys.stderr)
     print(training_settings(specs[0]["train"][1:]), file=sys.stderr)
     axes = [k for k, v in grid.items() if isinstance(v, list) and len(v) > 1]
     if args.dry_run:
@@ -686,14 +806,14 @@ def main(argv=None):
         if args.slurm_partition:
             parameters["partition"] = args.slurm_partition
         executor.update_parameters(**parameters)
-    scheduler = Scheduler(args, executor, todo, workers, groups)
+    scheduler = Scheduler(args, executor, todo, workers, groups, axes)
     scheduler.run()
     return summarize(args, scheduler, len(specs) - len(todo), axes, sweep_dir)
 
 
 def cli():
     """The seq-sweep command (setup.py), also run by `python tools/sweep.py`."""
-    from seq_plugins.cli import command_name, console
+    from seq_cli import command_name, console
 
     global PROG  # set here, not at import: jobs import this module and must not load seq_plugins
     PROG = command_name(PROG)

@@ -8,7 +8,7 @@ import argparse
 import os
 import time
 
-from seq_plugins.cli import OneLineArgumentParser, command_name, console
+from seq_cli import OneLineArgumentParser, add_threads_option, choose_threads, command_name, console, threads_phrase
 from tools import transduction_run
 from preprocess import transductions
 
@@ -21,16 +21,19 @@ def build_parser():
     parser.add_argument("--task", default="reversal", choices=sorted(transductions.TASKS))
     parser.add_argument("--out", default="runs/demo", help="where the data and the run go")
     parser.add_argument("--grid", default="hyperparams/transductions/demo.json")
+    add_threads_option(parser, "1, the fastest for this training here")
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    threads, why = choose_threads(args.threads)
+    print(f"{PROG}: {threads_phrase(threads, why)}", flush=True)
     start = time.time()
     data = os.path.join(args.out, "data", args.task)
     transductions.main(["--task", args.task, "--out", data, *DATA_SIZES])
     run_dir = os.path.join(args.out, args.task)
-    transduction_run.run(data, args.grid, {}, run_dir)
+    transduction_run.run(data, args.grid, {}, run_dir, threads)
     print(f"\n{args.task}, LSTM + attention; in distribution = lengths 6-15 (the 'test' rows)")
     print(f"plot: {os.path.join(run_dir, 'accuracy.png')}   per-length metrics: {os.path.join(run_dir, 'eval.jsonl')}")
     print(f"training log: {os.path.join(run_dir, 'train.log')}   wall time: {time.time() - start:.0f} s")

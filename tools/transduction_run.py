@@ -8,18 +8,20 @@ The grid (FIND's JSON format) must name one value per flag once the --set overri
 ``accuracy.png``. Re-running the same command resumes an interrupted training and skips a finished run; an
 ``<out>`` made with another configuration is refused.
 """
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 
-import seq_plugins
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
+from seq_cli import (OneLineArgumentParser, UsageError, add_threads_option, choose_threads, command_name, console,
+                     threads_phrase)
 from tools import evaluate
 from tools.grid import expand, load_grid, render
 
 PROG = command_name("python -m tools.transduction_run")
-USER_DIR = os.path.dirname(os.path.abspath(seq_plugins.__file__))
+# found, not imported: importing seq_plugins loads fairseq, which only the training needs
+USER_DIR = os.path.abspath(importlib.util.find_spec("seq_plugins").submodule_search_locations[0])
 # what every run gets unless its grid says otherwise (a grid's "task" replaces the default, not follows it)
 DEFAULT_FLAGS = {"task": "transduction", "no-epoch-checkpoints": True, "log-format": "simple", "no-progress-bar": True}
 
@@ -97,13 +99,15 @@ def build_parser():
     parser.add_argument("--set", action="append", default=[], metavar="FLAG=VALUE",
                         help="override or fix one grid flag (repeatable)")
     parser.add_argument("--out", required=True, help="run directory")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for training (OMP_NUM_THREADS)")
+    add_threads_option(parser, "1, the fastest for one small training here")
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    run(args.data, args.grid, dict(parse_override(s) for s in args.set), args.out, args.threads)
+    threads, why = choose_threads(args.threads)
+    print(f"{PROG}: {threads_phrase(threads, why)}", flush=True)
+    run(args.data, args.grid, dict(parse_override(s) for s in args.set), args.out, threads)
 
 
 def cli():

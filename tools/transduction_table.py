@@ -11,7 +11,7 @@ import json
 import os
 from collections import defaultdict
 
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
+from seq_cli import OneLineArgumentParser, UsageError, command_name, console
 from tools.evaluate import ID_SPLIT, plot_accuracy
 
 PROG = command_name("python -m tools.transduction_table")

@@ -13,7 +13,7 @@ from fairseq.dataclass import FairseqDataclass
 from fairseq.models import BaseFairseqModel, register_model
 from omegaconf import II
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from seq_plugins.tasks.sequence_lookup import LETTERS, N_BITS
 
 

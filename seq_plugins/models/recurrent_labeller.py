@@ -12,7 +12,7 @@ from fairseq.dataclass import FairseqDataclass
 from fairseq.models import BaseFairseqModel, register_model
 from torch import nn
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from seq_plugins.modules import RigLSTMCell, RIMCell
 from seq_plugins.modules.grid_lstm import GridLSTM
 from seq_plugins.modules.riglstm_cell import MECHANISMS

@@ -22,7 +22,7 @@ from fairseq.models import ARCH_CONFIG_REGISTRY, ARCH_MODEL_REGISTRY, BaseFairse
 from fairseq.modules import FairseqDropout
 from torch.func import functional_call, vmap
 
-from seq_plugins.cli import UsageError, parse_int_ranges
+from seq_cli import UsageError, parse_int_ranges
 from seq_plugins.modules.seed_dropout import SeedDropout
 from seq_plugins.modules.stackable import make_stackable, stackable_modules
 

@@ -10,7 +10,7 @@ import torch
 from fairseq.dataclass import FairseqDataclass
 from fairseq.tasks import register_task
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from seq_plugins.tasks.labelled_sequences import LabelledSequences, LabelledSequenceTask
 
 COPIED, BLANK, MARKER, SYMBOLS = 10, 0, 9, 8

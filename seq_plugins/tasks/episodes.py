@@ -8,8 +8,8 @@ Every draw takes a ``numpy.random.Generator``, so an episode is a pure function 
 import functools
 import itertools
 
-from seq_plugins import scan
-from seq_plugins.cli import UsageError
+from preprocess import scan_grammar as scan
+from seq_cli import UsageError
 
 ME_WORDS = ("dax", "lug", "wif", "zup")
 ME_MEANINGS = ("RED", "YELLOW", "GREEN", "BLUE")

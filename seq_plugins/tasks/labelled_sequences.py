@@ -6,7 +6,7 @@ import torch
 from fairseq.data import FairseqDataset
 from fairseq.tasks import FairseqTask
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from seq_plugins.tasks.exact_batches import ExactBatchesMixin
 
 

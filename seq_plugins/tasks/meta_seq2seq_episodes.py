@@ -19,7 +19,7 @@ from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 from fairseq.tasks import FairseqTask, register_task
 from omegaconf import II
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from seq_plugins.tasks import episodes
 
 _VALID_STREAM, _TRAIN_STREAM, _TEST_STREAM = 0, 1, 2

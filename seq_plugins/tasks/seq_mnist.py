@@ -22,7 +22,7 @@ import torch
 from fairseq.dataclass import FairseqDataclass
 from fairseq.tasks import register_task
 
-from seq_plugins.cli import UsageError, parse_int_ranges
+from seq_cli import UsageError, parse_int_ranges
 from seq_plugins.tasks.labelled_sequences import LabelledSequences, LabelledSequenceTask
 
 

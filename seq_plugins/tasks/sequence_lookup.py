@@ -26,7 +26,7 @@ from fairseq.dataclass import FairseqDataclass
 from fairseq.tasks import FairseqTask, register_task
 from omegaconf import II
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 
 LETTERS = "ABCDE"
 LENGTH = 5

@@ -11,7 +11,7 @@ import importlib
 import os
 import sys
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 
 FAMILIES = ("meta_seq2seq", "find", "transductions", "lookup25")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -123,7 +123,7 @@ def run_ours(task, sizes, out):
 
 def check(command, cwd, env, what, log):
     """Run ``command`` with its output in ``log``; a failure is one line naming the log."""
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
 
     with open(log, "w") as f:
         status = subprocess.run(command, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT).returncode
@@ -225,7 +225,7 @@ def short(value):
 
 
 def run(args, checkout):
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
 
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     for task in tasks or [args.tasks]:

@@ -56,7 +56,7 @@ def our_config(args):
 
 def run_original(checkout, config, variable_timing, seed, out):
     """The original's numbers for one seed, read from the file its --save-results writes."""
-    from seq_plugins.cli import UsageError
+    from seq_cli import UsageError
     from seq_plugins.tasks.sequence_lookup import N_TRAIN, spell
 
     out = os.path.abspath(out)  # the original runs there
@@ -135,7 +135,7 @@ def table(rows, means):
 def run(args, checkout):
     import torch
 
-    from seq_plugins.cli import parse_int_ranges
+    from seq_cli import parse_int_ranges
     from tools.atomic_files import write_json
 
     seeds = parse_int_ranges(args.seeds, "--seeds", minimum=0)

@@ -15,7 +15,7 @@ import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-from seq_plugins.cli import UsageError, parse_int_ranges
+from seq_cli import UsageError, parse_int_ranges
 from tools.originals import ROOT, seeded_command
 from tools.atomic_files import write_json
 

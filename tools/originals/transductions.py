@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from collections import Counter
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 from tools.originals import seeded_command
 
 REPOSITORY = "jaaack-wang/rnn-seq2seq-learning"

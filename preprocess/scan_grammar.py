@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
 
 PRIMITIVES = ("walk", "look", "run", "jump")
 VERBS = PRIMITIVES + ("turn",)
