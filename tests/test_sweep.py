@@ -1,6 +1,7 @@
 """tools/sweep.py: a JSON grid fanned out by submitit to local workers and to a real single-node SLURM cluster."""
 import argparse
 import json
+import re
 import os
 import signal
 import subprocess
@@ -495,3 +496,37 @@ def test_slurm_sweep_with_preemption(slurm, task_dir, tmp_path):
     first, resumed = log.split("Loaded checkpoint")
     assert "| fairseq_cli.train | {" in first and " updates)" in resumed.splitlines()[0]
     assert "num_updates: 200 >= max_update: 200" in resumed
+
+
+def test_seeds_packed_into_one_process(task_dir, tmp_path):
+    """--seeds-per-process 2: each dropout's two seeds train as one seed_ensemble; its runs get the same FPA dumps
+    as unpacked runs, a failed pack reports its seeds, and a resumed sweep never retrains a trained seed."""
+    grid = write_grid(tmp_path / "grid.json", dropout=[0.1, 2.0])
+    packed = tmp_path / "packed"
+    args = ["python", "tools/sweep.py", *sweep_args(grid, task_dir, packed, "--fpa", "--n-workers", "1",
+                                                    "--seeds-per-process", "2")]
+    out = run_cli(args)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "sweep s: 4 runs to do in 2 processes (up to 2 seeds per process" in out.stderr
+    assert f"run 0+2 (seed=1,2, dropout=0.1): log {shown(packed / 's' / 'packs' / '0+2' / 'train.log')}" in out.stderr
+    failed = shown(packed / "s" / "packs" / "1+3" / "train.log")
+    for index, seed in ((1, 1), (3, 2)):
+        assert re.search(rf"run {index} \(seed={seed}, dropout=2.0\): train: .* \(in the pack of seeds 1,2\); "
+                         rf"log: {re.escape(failed)}", out.stdout), out.stdout
+
+    alone = tmp_path / "alone"
+    out = run_cli(["python", "tools/sweep.py", *sweep_args(write_grid(tmp_path / "one.json", dropout=0.1), task_dir,
+                                                           alone, "--fpa", "--seeds-per-process", "1")])
+    assert out.returncode == 0, out.stdout + out.stderr
+    for packed_index, alone_index in ((0, 0), (2, 1)):
+        result = json.load(open(packed / "s" / str(packed_index) / "result.json"))
+        assert result["ensemble"]["seeds"] == [1, 2]
+        assert (packed / "s" / str(packed_index) / "fpa.jsonl").read_text() == \
+            (alone / "s" / str(alone_index) / "fpa.jsonl").read_text()
+
+    os.remove(packed / "s" / "0" / "result.json")
+    trained = json.load(open(packed / "s" / "0" / "steps.json"))["train"]
+    out = run_cli(args)
+    assert f"run 0 (seed=1, dropout=0.1): log {shown(packed / 's' / '0' / 'train.log')}" in out.stderr
+    assert json.load(open(packed / "s" / "0" / "steps.json"))["train"] == trained
+    assert json.load(open(packed / "s" / "0" / "result.json"))["fpa"] is not None

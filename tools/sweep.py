@@ -40,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from tools import seed_packs  # noqa: E402
 from tools.atomic_files import write_json  # noqa: E402
 
 PROG = "python tools/sweep.py"
@@ -153,12 +154,15 @@ class Attempt:
         write_json(self.path(STEPS), self.steps)
         return self.steps[name]
 
-    def run(self):
-        spec = self.spec
+    def begin(self):
         write_json(self.path(STARTED), {"time": self.started, "host": socket.gethostname(), "pid": os.getpid(),
                                         "job_id": job_id()})
-        if spec["owner_pid"]:
-            self.watch_owner(spec["owner_pid"])
+        if self.spec["owner_pid"]:
+            self.watch_owner(self.spec["owner_pid"])
+
+    def run(self):
+        spec = self.spec
+        self.begin()
         train_log = self.path(TRAIN_LOG)
         train = self.step("train", [spec["train"]], train_log, lambda: {"valid_loss": last_valid_loss(train_log)})
         fpa = None
@@ -185,6 +189,7 @@ class Attempt:
             "valid_loss": train["valid_loss"],
             "wall_time_s": round(sum(s["wall_s"] for s in self.steps.values()), 3),
             "train_wall_s": train["wall_s"],
+            "ensemble": train.get("ensemble"),  # trained with other seeds in one process (tools/seed_packs.py)
             "fpa_dump": "fpa.jsonl" if fpa else None,
             "fpa": fpa["fpa"] if fpa else None,
             "fpa_probes": fpa["probes"] if fpa else None,
@@ -199,15 +204,22 @@ class Attempt:
 
 
 def run(spec):
-    """Execute one run (``spec`` is made by the sweep); returns the content of its result.json."""
+    """Execute one run or one pack of seeds (``spec`` is made by the sweep); returns the content of its
+    result.json, or its members' for a pack."""
     os.makedirs(spec["run_dir"], exist_ok=True)
     with open(os.path.join(spec["run_dir"], ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a duplicate submission waits for the other attempt, then reuses it
-        result = read_json(os.path.join(spec["run_dir"], RESULT))
-        if is_complete(result, spec):
-            return result
+        if "members" in spec:
+            if all(is_complete(read_json(os.path.join(m["run_dir"], RESULT)), m) for m in spec["members"]):
+                return [read_json(os.path.join(m["run_dir"], RESULT)) for m in spec["members"]]
+        else:
+            result = read_json(os.path.join(spec["run_dir"], RESULT))
+            if is_complete(result, spec):
+                return result
         attempt = Attempt(spec)
         try:
+            if "members" in spec:
+                return seed_packs.run_pack(spec, attempt, run, TRAIN_LOG, STEPS)
             return attempt.run()
         except Exception as err:
             write_json(os.path.join(spec["run_dir"], ERROR),
@@ -528,10 +540,13 @@ class Scheduler:
 
     def prepare(self, spec):
         os.makedirs(spec["run_dir"], exist_ok=True)
-        for name in (STARTED, ERROR):  # left by an earlier attempt: they would be read as this one's
-            if os.path.exists(os.path.join(spec["run_dir"], name)):
-                os.remove(os.path.join(spec["run_dir"], name))
+        for run_dir in [spec["run_dir"]] + [m["run_dir"] for m in spec.get("members", [])]:
+            for name in (STARTED, ERROR):  # left by an earlier attempt: they would be read as this one's
+                if os.path.exists(os.path.join(run_dir, name)):
+                    os.remove(os.path.join(run_dir, name))
         spec["submitted"] = time.time()
+        for member in spec.get("members", []):
+            member["submitted"] = spec["submitted"]
         log = os.path.join(spec["run_dir"], TRAIN_LOG)
         self.log_offsets[spec["index"]] = os.path.getsize(log) if os.path.exists(log) else 0
         write_json(os.path.join(spec["run_dir"], PARAMS),
@@ -557,13 +572,17 @@ class Scheduler:
                 continue
             self.announce(spec)  # a run that ended before it was seen running
             del self.active[index]
-            result = read_json(os.path.join(spec["run_dir"], RESULT))
-            if is_complete(result, spec):
-                self.done.append((spec, result))
-                continue
-            error = read_json(os.path.join(spec["run_dir"], ERROR)) or {
-                "message": "the job ended without a result", "log": str(job.paths.stderr)}
-            self.failed.append((spec, error["message"], error["log"] or str(job.paths.stderr)))
+            pack_error = read_json(os.path.join(spec["run_dir"], ERROR)) if "members" in spec else None
+            for run_spec in spec.get("members", [spec]):
+                result = read_json(os.path.join(run_spec["run_dir"], RESULT))
+                if is_complete(result, run_spec):
+                    self.done.append((run_spec, result))
+                    continue
+                error = read_json(os.path.join(run_spec["run_dir"], ERROR)) or pack_error or {
+                    "message": "the job ended without a result", "log": str(job.paths.stderr)}
+                message = error["message"] + (f" (in the pack of seeds {spec['config']['seed']})"
+                                              if error is pack_error else "")
+                self.failed.append((run_spec, message, error["log"] or str(job.paths.stderr)))
 
     def squeue(self):
         result = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-u", str(os.getuid())], capture_output=True,
@@ -622,7 +641,9 @@ class Scheduler:
                    if os.path.exists(os.path.join(spec["run_dir"], STARTED))]
         for spec in started:
             self.announce(spec)
-        counts = (len(self.done), len(started), len(self.failed), len(self.pending) + len(self.active) - len(started))
+        running = sum(map(seed_packs.size, started))
+        waiting = sum(map(seed_packs.size, self.pending)) + sum(seed_packs.size(s) for s, _, _ in self.active.values())
+        counts = (len(self.done), running, len(self.failed), waiting - running)
         eta = self.seconds_left(started)
         eta = "?" if eta is None else fmt_duration(eta)
         line = "sweep {}: {} done, {} running, {} failed, {} pending, ETA {}".format(self.args.name, *counts, eta)
@@ -706,6 +727,10 @@ def build_parser():
                         help="time limit of a job in minutes; on reaching it a run is requeued and resumes")
     parser.add_argument("--slurm-partition", default=None)
     parser.add_argument("--slurm-array-parallelism", type=int, default=256, help="array jobs running at once")
+    parser.add_argument("--seeds-per-process", type=int, default=None, metavar="K",
+                        help="train up to K runs that differ only in their seed in one process (--arch seed_ensemble; "
+                             "default: the fastest K recorded for the grid's arch on this device in "
+                             "hyperparams/seeds_per_process.json, else 1)")
     parser.add_argument("--extra", default="", help="more fairseq-train flags for every run, e.g. \"--cpu\"")
     parser.add_argument("--fpa", action="store_true", help="dump greedy predictions over the probes, score each rule")
     parser.add_argument("--mdl", action="store_true", help="prequential description length of every candidate")
@@ -730,7 +755,7 @@ def main(argv=None):
     from tools.grid import expand, load_grid
 
     args = build_parser().parse_args(bind_extra(sys.argv[1:] if argv is None else argv))
-    for option in ("n_workers", "timeout_min", "slurm_array_parallelism"):
+    for option in ("n_workers", "timeout_min", "slurm_array_parallelism", "seeds_per_process"):
         if getattr(args, option) is not None and getattr(args, option) < 1:
             raise UsageError(f"--{option.replace('_', '-')} must be at least 1")
     if args.gpus_per_job is not None and args.gpus_per_job < 0:
@@ -768,6 +793,8 @@ def main(argv=None):
 
     specs = make_specs(configs, layout, os.path.abspath(sweep_dir), extra, args.fpa, args.mdl)
     validate(args.sweep, specs, extra)
+    seeds_per_process = args.seeds_per_process or seed_packs.recorded_seeds_per_process(
+        specs[0]["config"].get("arch"), "cuda" if gpus_per_job else "cpu")
     where = (plural(workers, "worker") if args.cluster == "local" else
              f"a SLURM job array ({args.slurm_array_parallelism} at once at most)")
     print(f"sweep {args.name}: {plural(len(specs), 'run')}, {where}, {threads_phrase(threads, why)}", file=sys.stderr)
@@ -790,6 +817,13 @@ def main(argv=None):
     todo = [s for s in specs if not is_complete(read_json(os.path.join(s["run_dir"], RESULT)), s)]
     for spec in todo:
         spec.update(threads=threads, owner_pid=os.getpid() if args.cluster == "local" else None, submitted=None)
+    jobs = seed_packs.make_jobs(todo, seeds_per_process, workers, os.path.abspath(sweep_dir),
+                                lambda spec: "train" in (read_json(os.path.join(spec["run_dir"], STEPS)) or {}))
+    for job in jobs:
+        job.update(threads=threads, owner_pid=todo[0]["owner_pid"], submitted=None)
+    if len(jobs) < len(todo):
+        print(f"sweep {args.name}: {plural(len(todo), 'run')} to do in {len(jobs)} processes "
+              f"(up to {seeds_per_process} seeds per process: --seeds-per-process)", file=sys.stderr)
 
     # jobs unpickle tools.sweep: local ones inherit this environment, SLURM exports it to the batch job
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
@@ -806,7 +840,7 @@ def main(argv=None):
         if args.slurm_partition:
             parameters["partition"] = args.slurm_partition
         executor.update_parameters(**parameters)
-    scheduler = Scheduler(args, executor, todo, workers, groups, axes)
+    scheduler = Scheduler(args, executor, jobs, workers, groups, axes)
     scheduler.run()
     return summarize(args, scheduler, len(specs) - len(todo), axes, sweep_dir)
 
