@@ -153,16 +153,18 @@ def test_a_batch_per_seed_gives_each_seed_its_batchs_loss_gradient_and_code_leng
             torch.testing.assert_close(stacked[k], grad[k], rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("learner,sentence_avg", [("transformer_small", True), ("cnn_small", False)])
-def test_each_seed_of_an_ensemble_has_its_single_runs_description_length(train_bin, tmp_path, learner, sentence_avg):
+@pytest.mark.parametrize("learner,sentence_avg,dropout", [("transformer_small", True, 0), ("cnn_small", False, 0.5)])
+def test_each_seed_of_an_ensemble_has_its_single_runs_description_length(train_bin, tmp_path, learner, sentence_avg,
+                                                                         dropout):
     """Prequential MDL (seq_plugins/tasks/prequential.py) on add-or-mul's mul candidates, 3 blocks of 2 hold-outs:
     each seed holds out its own permutation, so each seed trains on its own batch, padded to the ensemble's widest,
-    and averages its loss over its own sentences or tokens. Dropout 0: the padded batch would give dropout masks of
-    another shape than the single run's."""
+    and averages its loss over its own sentences or tokens. With dropout, the padded batches give masks of other
+    shapes than the single run's, except in the last training (T alone, the same batch for every seed), which
+    encodes block 1 and must replay the single run's masks."""
     from tools.split_ensemble import split
 
     flags = grid_flags(learner, **{"task": "prequential_translation", "criterion": "prequential_mdl",
-                                   "mdl-block-size": 2, "dropout": 0, "sentence-avg": sentence_avg,
+                                   "mdl-block-size": 2, "dropout": dropout, "sentence-avg": sentence_avg,
                                    "max-update": 4, "passes-per-epoch": 4})
     train(candidates_of(train_bin), as_ensemble(flags, "1,3") + ["--seed", "1"], str(tmp_path / "ensemble"))
     train(candidates_of(train_bin), flags + ["--seed", "3"], str(tmp_path / "single"))
@@ -170,10 +172,12 @@ def test_each_seed_of_an_ensemble_has_its_single_runs_description_length(train_b
     single = json.load(open(tmp_path / "single" / "mdl.json"))
     assert ensemble[3]["seed"] == single["seed"] == 3 and ensemble[1]["seed"] == 1
     assert len(single["block_codelengths"]) == 3
-    assert ensemble[3]["block_codelengths"] == pytest.approx(single["block_codelengths"], rel=1e-4)
     assert [e["line"] for e in ensemble[3]["examples"]] == [e["line"] for e in single["examples"]]
-    assert [e["bits"] for e in ensemble[3]["examples"]] == pytest.approx([e["bits"] for e in single["examples"]],
-                                                                         rel=1e-4)
+    exact = [e["block"] == 1 or dropout == 0 for e in single["examples"]]
+    assert [e["bits"] for e, x in zip(ensemble[3]["examples"], exact) if x] == pytest.approx(
+        [e["bits"] for e, x in zip(single["examples"], exact) if x], rel=1e-4)
+    blocks = len(single["block_codelengths"]) if dropout == 0 else 1
+    assert ensemble[3]["block_codelengths"][:blocks] == pytest.approx(single["block_codelengths"][:blocks], rel=1e-4)
     assert [e["line"] for e in ensemble[1]["examples"]] != [e["line"] for e in single["examples"]]  # its own plan
 
     # the last training (on T alone) ends as checkpoint_last.pt: split, seed 3's is the single run's T-only model.

@@ -30,6 +30,7 @@ from seq_plugins.modules.stackable import make_stackable, stackable_modules
 # function per step) do not batch, and the parameters, their names and initialization are stock lstm's
 STACKED_AS = {"fast_lstm": "lstm"}
 MAX_SEEDS = 4096
+PER_SEED = "per_seed"  # a sample's key: true when it holds one batch per seed (seed_ensemble_steps.stack_samples)
 
 
 def parse_seeds(text):
@@ -136,15 +137,24 @@ class SeedEnsembleModel(BaseFairseqModel):
 
     def seed_losses(self, criterion, sample):
         """Each seed's (loss, nll_loss) of ``criterion.compute_loss`` on ``sample``, as two tensors of shape [K]."""
+        return self.per_seed(lambda model, net_output, sample: criterion.compute_loss(model, net_output, sample,
+                                                                                     reduce=True), sample)
+
+    def per_seed(self, compute, sample):
+        """``compute(model, net_output, sample)`` for every seed in one vmapped call, stacked along a leading seed
+        axis. ``sample`` is one batch that every seed reads, or one batch per seed (seed_ensemble_steps.stack_samples:
+        its net_input and target carry the seed axis)."""
         template = self.template
 
-        def one_seed(tensors):
-            net_output = functional_call(template, tensors, kwargs=sample["net_input"])
-            return criterion.compute_loss(template, net_output, sample, reduce=True)
+        def one_seed(tensors, net_input, target):
+            net_output = functional_call(template, tensors, kwargs=net_input)
+            return compute(template, net_output, dict(sample, net_input=net_input, target=target))
 
+        sample_dim = 0 if sample.get(PER_SEED) else None
         try:
             with stackable_modules():
-                return vmap(one_seed, randomness="error")(self.tensors())
+                return vmap(one_seed, in_dims=(0, sample_dim, sample_dim), randomness="error")(
+                    self.tensors(), sample["net_input"], sample["target"])
         except RuntimeError as err:
             if "randomness" in str(err):
                 raise UsageError(f"--ensemble-arch {self.args.ensemble_arch}: a module draws random numbers "

@@ -14,6 +14,14 @@ per block. They run from the most data to the least, so the last one, trained on
 
 Results go to ``--mdl-output`` (default ``<save-dir>/mdl.json``), written atomically at the end; progress after
 each block is kept in ``<save-dir>/mdl_progress.pt`` so a resumed fairseq-train continues where it stopped.
+
+With ``--arch seed_ensemble`` (seq_plugins/models/seed_ensemble.py) every seed s performs the K trainings of a
+single run with ``--seed s``: its own hold-out permutation, hence its own batch at every update (the seeds' batches
+are padded to common shapes and stacked, seed_ensemble_steps.stack_samples), its own dropout seeds (s + the
+training's update count) and its own code lengths, written to ``--mdl-output`` with ``{seed}`` replaced by s
+(default ``<save-dir>/mdl_seed{seed}.json``), each with ``"seed": s``. With dropout 0 each file equals the single
+run's up to floating-point summation order (tests/test_seed_ensemble.py); with dropout on each seed draws its own
+masks, but of the padded batch's shape, so they differ from the single run's whenever another seed's batch is wider.
 """
 import json
 import math
@@ -27,7 +35,9 @@ from fairseq import utils
 from fairseq.optim.lr_scheduler import build_lr_scheduler
 from fairseq.tasks import register_task
 
-from seq_plugins.cli import UsageError
+from seq_cli import UsageError
+from seq_plugins.models.seed_ensemble import parse_seeds
+from seq_plugins.tasks.seed_ensemble_steps import stack_samples
 from seq_plugins.tasks.transduction import TransductionConfig, TransductionTask
 
 RULES_FILE = "rules.json"  # written by preprocess.find two levels above data-bin
@@ -44,7 +54,9 @@ class PrequentialConfig(TransductionConfig):
     mdl_batch_size: int = field(default=0, metadata={"help": "examples per update (0: every example, full batch)"})
     mdl_encode_first_block: bool = field(default=False, metadata={
         "help": "also encode T with a uniform code, so the total is a complete code length (off in FIND)"})
-    mdl_output: str = field(default="", metadata={"help": "result JSON (default: <save-dir>/mdl.json)"})
+    mdl_output: str = field(default="", metadata={
+        "help": "result JSON (default: <save-dir>/mdl.json); with --arch seed_ensemble one per seed, {seed} in the "
+                "path replaced by the seed (default: <save-dir>/mdl_seed{seed}.json)"})
 
 
 class BlockPlan:
@@ -76,11 +88,13 @@ class BlockPlan:
 class PrequentialTranslationTask(TransductionTask):
     def __init__(self, cfg, src_dict, tgt_dict):
         super().__init__(cfg, src_dict, tgt_dict)
-        self.plan = None
+        self.ensemble = False
+        self.seeds = None  # the run's seed, or the ensemble's seeds
+        self.plans = None  # one per seed
         self.updates_per_block = None
         self.initial_weights = None
         self.lr_scheduler = None
-        self.results = []  # one dict per encoded block, in stage order
+        self.results = {}  # seed -> one dict per encoded block, in stage order
         self.stage_batch = None
         self.criterion = None
 
@@ -101,7 +115,7 @@ class PrequentialTranslationTask(TransductionTask):
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
         super().load_dataset(split, epoch=epoch, combine=combine, **kwargs)
-        if split == self.cfg.train_subset and self.plan is None:
+        if split == self.cfg.train_subset and self.plans is None:
             self._plan_blocks(self.datasets[split])
 
     def _plan_blocks(self, dataset):
@@ -113,7 +127,12 @@ class PrequentialTranslationTask(TransductionTask):
         if n_train == 0:
             raise UsageError(f"--mdl-train-examples is not set and there is no {rules_path} to read it from")
         block_size = rules.get("block_size", 1) if self.cfg.mdl_block_size is None else self.cfg.mdl_block_size
-        self.plan = BlockPlan(len(dataset), n_train, block_size, root.common.seed)
+        self.ensemble = getattr(root.model, "arch", None) == "seed_ensemble"
+        self.seeds = parse_seeds(getattr(root.model, "ensemble_seeds", None)) if self.ensemble else [root.common.seed]
+        if self.ensemble and self.cfg.mdl_output and "{seed}" not in self.cfg.mdl_output:
+            raise UsageError(f"--mdl-output {self.cfg.mdl_output!r} must contain {{seed}}: --arch seed_ensemble "
+                             "writes one result per seed")
+        self.plans = [BlockPlan(len(dataset), n_train, block_size, seed) for seed in self.seeds]
         if rules_train is not None:
             for i, (src, tgt) in enumerate(rules_train[:n_train]):
                 line = (self.src_dict.string(dataset.src[i]), self.tgt_dict.string(dataset.tgt[i]))
@@ -123,7 +142,7 @@ class PrequentialTranslationTask(TransductionTask):
         self.updates_per_block = self.cfg.mdl_updates_per_block or root.optimization.max_update
         if self.updates_per_block < 1:
             raise UsageError("set --mdl-updates-per-block or --max-update: the length of each training")
-        root.optimization.max_update = len(self.plan) * self.updates_per_block
+        root.optimization.max_update = len(self.plans[0]) * self.updates_per_block  # as many blocks for every seed
 
     @property
     def save_dir(self):
@@ -143,6 +162,9 @@ class PrequentialTranslationTask(TransductionTask):
         batch = self._batch(stage, local, model)
         return super().train_step(batch, model, criterion, optimizer, update_num, ignore_grad, **kwargs)
 
+    def dropout_update(self, update_num):
+        return update_num % self.updates_per_block  # each training replays a fresh run's dropout seeds
+
     def optimizer_step(self, optimizer, model, update_num):
         stage, local = divmod(update_num, self.updates_per_block)
         if self.lr_scheduler is None:
@@ -155,7 +177,7 @@ class PrequentialTranslationTask(TransductionTask):
     def _begin_stage(self, stage, model, optimizer):
         if stage == 0:
             self.initial_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            self.results = []
+            self.results = {seed: [] for seed in self.seeds}
             self._save_progress()
         else:
             if self.initial_weights is None:
@@ -165,31 +187,40 @@ class PrequentialTranslationTask(TransductionTask):
         self.stage_batch = None
 
     def _batch(self, stage, local, model):
-        ids = self.plan.seen_ids(stage)
         size = self.cfg.mdl_batch_size
-        if size and size < len(ids):
-            rng = np.random.default_rng([self._root().common.seed, self.plan.block_index(stage), local])
-            return self._collate(sorted(rng.choice(ids, size=size, replace=False).tolist()), model)
+        if size and size < len(self.plans[0].seen_ids(stage)):  # every seed has seen as many examples
+            rngs = [np.random.default_rng([seed, plan.block_index(stage), local])
+                    for seed, plan in zip(self.seeds, self.plans)]
+            return self._collate([sorted(rng.choice(plan.seen_ids(stage), size=size, replace=False).tolist())
+                                  for rng, plan in zip(rngs, self.plans)], model)
         if self.stage_batch is None:  # the full batch is the same for every update of a training
-            self.stage_batch = self._collate(ids, model)
+            self.stage_batch = self._collate([plan.seen_ids(stage) for plan in self.plans], model)
         return self.stage_batch
 
-    def _collate(self, ids, model):
+    def _collate(self, ids_per_seed, model):
+        """The batch of each seed's ``ids``: the only one of a single run, or an ensemble's stacked."""
         dataset = self.datasets[self.cfg.train_subset]
+        batches = [dataset.collater([dataset[i] for i in ids]) for ids in ids_per_seed]
+        sample = stack_samples(dataset, batches) if self.ensemble else batches[0]
         device = next(model.parameters()).device
-        return utils.apply_to_sample(lambda t: t.to(device), dataset.collater([dataset[i] for i in ids]))
+        return utils.apply_to_sample(lambda t: t.to(device), sample)
 
     def _end_stage(self, stage, model):
-        block_index = self.plan.block_index(stage)
-        block = self.plan.blocks[block_index]
+        block_index = self.plans[0].block_index(stage)
+        blocks = [plan.blocks[block_index] for plan in self.plans]
         was_training = model.training
         model.eval()
-        bits = self.criterion.code_lengths(model, self._collate(block, model))
+        sample = self._collate(blocks, model)
+        bits, ids = self.criterion.code_lengths(model, sample), sample["id"].tolist()
         model.train(was_training)
-        self.results.append({"block": block_index + 1, "ids": block, "bits": bits,
-                             "examples_seen": len(self.plan.seen_ids(stage))})
+        if not self.ensemble:
+            bits, ids = [bits], [ids]
+        for seed, plan, block, seed_bits, seed_ids in zip(self.seeds, self.plans, blocks, bits, ids):
+            by_id = dict(zip(seed_ids, seed_bits))  # the collater orders a batch by source length
+            self.results[seed].append({"block": block_index + 1, "ids": block, "bits": [by_id[i] for i in block],
+                                       "examples_seen": len(plan.seen_ids(stage))})
         self._save_progress()
-        if stage == len(self.plan) - 1:
+        if stage == len(self.plans[0]) - 1:
             self._write_output()
 
     # -- results and resumption --------------------------------------------------------------------------------
@@ -208,34 +239,40 @@ class PrequentialTranslationTask(TransductionTask):
             raise UsageError(f"resuming at update {stage * self.updates_per_block + local} needs {path}, which is "
                              "missing; remove the checkpoints to start over")
         state = torch.load(path, weights_only=True)
-        self.initial_weights, self.results = state["initial_weights"], state["results"][:stage]
+        self.initial_weights = state["initial_weights"]
+        self.results = {seed: results[:stage] for seed, results in state["results"].items()}
 
     def first_block_bits(self):
         """T under a uniform code over the symbols a target can hold: the real target symbols and end-of-sequence
         (not the never-seen symbols that pad the dictionary, which count 0)."""
         dataset = self.datasets[self.cfg.train_subset]
         alphabet = sum(1 for n in self.tgt_dict.count[self.tgt_dict.nspecial:] if n > 0) + 1
-        return sum(len(dataset.tgt[i]) for i in self.plan.train_ids) * math.log2(alphabet)
+        return sum(len(dataset.tgt[i]) for i in self.plans[0].train_ids) * math.log2(alphabet)
+
+    def _output_path(self, seed):
+        default = os.path.join(self.save_dir, "mdl_seed{seed}.json" if self.ensemble else "mdl.json")
+        return (self.cfg.mdl_output or default).replace("{seed}", str(seed))
 
     def _write_output(self):
-        by_block = sorted(self.results, key=lambda r: r["block"])
-        block_bits = [sum(r["bits"]) for r in by_block]
-        record = {
-            "description_length": sum(block_bits),
-            "block_codelengths": block_bits,
-            "examples_seen": [r["examples_seen"] for r in by_block],
-            "examples": [{"line": i + 1, "block": r["block"], "bits": b}
-                         for r in by_block for i, b in zip(r["ids"], r["bits"])],
-            "train_examples": len(self.plan.train_ids),
-            "block_size": self.plan.block_size,
-            "updates_per_block": self.updates_per_block,
-            "seed": self._root().common.seed,
-        }
-        if self.cfg.mdl_encode_first_block:
-            record["first_block_bits"] = self.first_block_bits()
-            record["description_length"] += record["first_block_bits"]
-        path = self.cfg.mdl_output or os.path.join(self.save_dir, "mdl.json")
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path + ".tmp", "w") as f:
-            json.dump(record, f, indent=1)
-        os.replace(path + ".tmp", path)
+        for seed, plan in zip(self.seeds, self.plans):
+            by_block = sorted(self.results[seed], key=lambda r: r["block"])
+            block_bits = [sum(r["bits"]) for r in by_block]
+            record = {
+                "description_length": sum(block_bits),
+                "block_codelengths": block_bits,
+                "examples_seen": [r["examples_seen"] for r in by_block],
+                "examples": [{"line": i + 1, "block": r["block"], "bits": b}
+                             for r in by_block for i, b in zip(r["ids"], r["bits"])],
+                "train_examples": len(plan.train_ids),
+                "block_size": plan.block_size,
+                "updates_per_block": self.updates_per_block,
+                "seed": seed,
+            }
+            if self.cfg.mdl_encode_first_block:
+                record["first_block_bits"] = self.first_block_bits()
+                record["description_length"] += record["first_block_bits"]
+            path = self._output_path(seed)
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            with open(path + ".tmp", "w") as f:
+                json.dump(record, f, indent=1)
+            os.replace(path + ".tmp", path)
