@@ -8,9 +8,11 @@ add-or-mul/20 T with stock fairseq-train. An ensemble's rate is K x updates / th
 ("done training in"); one process per seed is what a sweep pays today: a whole single run of the grid's max-update
 (3,000) updates, start-up included, extrapolated from a shorter single run's measured start-up and per-update time.
 The ratios are to K = 1 (the same process, one seed) and to one process per seed. On a GPU (--device cuda, the
-default when one is present) K = 256 is added.
+default when one is present) K = 256 is added. ``--record`` writes the fastest K per architecture for this device
+into hyperparams/seeds_per_process.json, where tools/sweep.py takes its default --seeds-per-process from.
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -65,10 +67,14 @@ def main():
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=20.0, help="about how long each measured training runs")
+    parser.add_argument("--record", action="store_true",
+                        help="write the fastest K per architecture to hyperparams/seeds_per_process.json")
     args = parser.parse_args()
     ks = args.ks or ([1, 4, 16, 64] + ([256] if args.device == "cuda" else []))
     from preprocess import find
+    from tools.seed_packs import RECORDED
 
+    fastest = {}  # arch -> (seed-updates/s, K) of its first learner measured
     with tempfile.TemporaryDirectory() as tmp:
         find.main(["--task", "add-or-mul", "--sizes", "20", "--out", tmp])
         data = os.path.join(tmp, "add-or-mul", "20", "fpa", "data-bin")
@@ -83,14 +89,31 @@ def main():
             print(f"\n{learner}: one process per seed {per_process:.1f} seed-updates/s (start-up {startup:.1f} s, "
                   f"{1000 * per_update:.1f} ms per update, {FULL_RUN_UPDATES} updates)")
             print(f"  {'K':>4} {'updates':>8} {'seed-updates/s':>15} {'x K=1':>7} {'x per-process':>14}")
-            base = None
+            base, best = None, (0.0, 1)
             for k in ks:
                 n = max(30, int(updates / k))
                 seconds, _ = train(data, ensemble_flags(flags, k), n, args.device, args.threads)
                 rate = k * n / seconds
                 base = base or rate
+                best = max(best, (rate, k))
                 print(f"  {k:>4} {n:>8} {rate:>15.1f} {rate / base:>7.2f} {rate / per_process:>14.2f}", flush=True)
-        print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+            fastest.setdefault(flags[flags.index("--arch") + 1], best)
+        load = os.getloadavg()[0]
+        print(f"\nload average {load:.2f} at the end")
+    if args.record:
+        try:
+            with open(RECORDED) as f:
+                recorded = json.load(f)
+        except OSError:
+            recorded = {}
+        recorded[args.device] = {
+            "seeds_per_process": {arch: k for arch, (_rate, k) in fastest.items()},
+            "seed_updates_per_s": {arch: round(rate, 1) for arch, (rate, _k) in fastest.items()},
+            "command": "python benchmarks/ensemble_speed.py " + " ".join(sys.argv[1:]),
+            "load_average_at_end": round(load, 2), "threads": args.threads}
+        with open(RECORDED, "w") as f:
+            json.dump(recorded, f, indent=1)
+        print(f"recorded the fastest K per architecture in {RECORDED}")
 
 
 if __name__ == "__main__":

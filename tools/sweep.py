@@ -727,6 +727,8 @@ def build_parser():
                         help="time limit of a job in minutes; on reaching it a run is requeued and resumes")
     parser.add_argument("--slurm-partition", default=None)
     parser.add_argument("--slurm-array-parallelism", type=int, default=256, help="array jobs running at once")
+    parser.add_argument("--seeds", metavar="RANGES", default=None,
+                        help="the seeds to run, e.g. 1-16 (default: the grid's seed list)")
     parser.add_argument("--seeds-per-process", type=int, default=None, metavar="K",
                         help="train up to K runs that differ only in their seed in one process (--arch seed_ensemble; "
                              "default: the fastest K recorded for the grid's arch on this device in "
@@ -751,7 +753,7 @@ def bind_extra(argv):
 
 
 def main(argv=None):
-    from seq_cli import UsageError, choose_threads, cpu_cores, plural, threads_phrase
+    from seq_cli import UsageError, choose_threads, cpu_cores, parse_int_ranges, plural, threads_phrase
     from tools.grid import expand, load_grid
 
     args = build_parser().parse_args(bind_extra(sys.argv[1:] if argv is None else argv))
@@ -761,6 +763,8 @@ def main(argv=None):
     if args.gpus_per_job is not None and args.gpus_per_job < 0:
         raise UsageError("--gpus-per-job must not be negative")
     grid = load_grid(args.sweep)
+    if args.seeds is not None:
+        grid["seed"] = parse_int_ranges(args.seeds, "--seeds", minimum=0)
     for key in ("save-dir", "user-dir"):
         if key in grid:
             raise UsageError(f"grid {args.sweep}: key {key!r} is set by the sweep for every run; remove it")
