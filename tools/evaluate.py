@@ -9,9 +9,7 @@ import json
 import os
 from collections import defaultdict
 
-from seq_plugins.checkpoint_safety import load_model_and_task
-from seq_plugins.cli import OneLineArgumentParser, UsageError, command_name, console
-from seq_plugins.progress import Progress
+from seq_cli import OneLineArgumentParser, UsageError, check_input_file, command_name, console
 from tools.atomic_files import write_jsonl
 
 PROG = command_name("python -m tools.evaluate")
@@ -20,34 +18,49 @@ ID_SPLIT = "test"
 
 
 def load_model(checkpoint, data_bin):
+    from seq_plugins.checkpoint_safety import load_model_and_task
+
     return load_model_and_task(checkpoint, arg_overrides={"data": data_bin})
 
 
-def predict_split(model, task, split, batch_size, min_len=1, max_len=None):
+def greedy_decoder(model, task, min_len, max_len, sequence_generator=False):
+    """sample -> each string's output ids (end-of-sequence included): seq_plugins.greedy's loop, or fairseq's
+    SequenceGenerator with beam 1 (the same tokens, slower) for models the loop does not support or on request."""
+    from seq_plugins import greedy
+
+    if greedy.supports(model) and not sequence_generator:
+        return greedy.GreedyDecoder(model, task.target_dictionary, min_len=min_len, max_len=max_len)
+    from fairseq.dataclass.configs import GenerationConfig
+
+    generator = task.build_generator([model], GenerationConfig(beam=1, max_len_a=0, max_len_b=max_len, min_len=min_len))
+    return lambda sample: [h[0]["tokens"].tolist() for h in task.inference_step(generator, [model], sample)]
+
+
+def predict_split(model, task, split, batch_size, min_len=1, max_len=None, sequence_generator=False):
     """Yield (example id, source symbols, prediction ids, target ids) for every example, greedy decoding, in
     batch order. ``min_len=0`` lets a hypothesis end at once (an empty output); fairseq's default forbids it.
-    ``max_len`` defaults to one symbol past the longest target, so a missing end-of-sequence is never masked."""
+    ``max_len`` defaults to one symbol past the longest target, so a missing end-of-sequence is never masked.
+    Batches hold strings of one source length where they can (fairseq orders a split by source length)."""
     from fairseq import utils
-    from fairseq.dataclass.configs import GenerationConfig
+
+    from seq_plugins.progress import Progress
 
     task.load_dataset(split)
     dataset = task.dataset(split)
-    max_len = max_len or int(dataset.tgt_sizes.max()) + 1
-    generator = task.build_generator([model], GenerationConfig(beam=1, max_len_a=0, max_len_b=max_len, min_len=min_len))
+    decode = greedy_decoder(model, task, min_len, max_len or int(dataset.tgt_sizes.max()) + 1, sequence_generator)
     batches = task.get_batch_iterator(dataset, max_sentences=batch_size, max_positions=None,
                                       ignore_invalid_inputs=False).next_epoch_itr(shuffle=False)
     pad = task.target_dictionary.pad()
     with Progress(len(dataset), f"decoding {split}", "strings") as progress:
         for sample in batches:
-            hypotheses = task.inference_step(generator, [model], sample)
-            for i, example_id in enumerate(sample["id"].tolist()):
+            for i, (example_id, prediction) in enumerate(zip(sample["id"].tolist(), decode(sample))):
                 source = task.source_dictionary.string(dataset.src[example_id]).split()
                 target = utils.strip_pad(sample["target"][i], pad).tolist()
-                yield example_id, source, hypotheses[i][0]["tokens"].tolist(), target
+                yield example_id, source, prediction, target
             progress.update(len(sample["id"]))
 
 
-def evaluate(model, task, splits, batch_size=1000):
+def evaluate(model, task, splits, batch_size=250):
     """Per (split, input length) and, for input-specified reduplication, per number of @ (key ``instructions``,
     absent for the other tasks): example count and the mean of each metric."""
     from preprocess.transductions import INSTRUCTION, word_length
@@ -128,19 +141,21 @@ def build_parser():
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--splits", default=None, help="comma-separated (default: test, ood and ood_instr if present)")
     parser.add_argument("--out-dir", required=True, help="where eval.jsonl and accuracy.png go")
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=250,
+                        help="strings per forward pass (250: faster than larger batches on a CPU, docs/benchmarks.md)")
     parser.add_argument("--label", default=None, help="legend label of the plot")
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from seq_plugins.tasks.transduction import available_splits
-
     data_bin = os.path.join(args.data, "data-bin")
     config_path = os.path.join(args.data, "config.json")
     if not os.path.isfile(config_path) or not os.path.isdir(data_bin):
         raise UsageError(f"--data {args.data} holds no config.json and data-bin/; make it with preprocess.transductions")
+    check_input_file(args.checkpoint, "checkpoint")
+    from seq_plugins.tasks.transduction import available_splits  # loads fairseq: after the argument checks
+
     with open(config_path) as f:
         data_cfg = json.load(f)
     found = available_splits(data_bin, "src", "tgt")

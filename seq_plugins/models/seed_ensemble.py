@@ -71,6 +71,10 @@ class SeedEnsembleModel(BaseFairseqModel):
         self.clip_norm = 0.0  # per seed; set by the task (seed_ensemble_steps.py) from --clip-norm
         template = make_stackable(models[0])
         self.names = [name for name, _ in template.named_parameters()]
+        clash = next((name for name in self.names if "__" in name), None)
+        if clash:  # stacked names replace "." by "__"; tools.split_ensemble turns them back
+            raise UsageError(f"--ensemble-arch {args.ensemble_arch}: parameter {clash} has '__' in its name, "
+                             "so its seeds cannot be stacked")
         saved = template.state_dict().keys()  # non-persistent buffers (sinusoidal positions) stay the template's
         self.buffer_names = [name for name, _ in template.named_buffers() if name in saved]
         self.stacked = torch.nn.Module()
