@@ -500,10 +500,11 @@ def test_slurm_sweep_with_preemption(slurm, task_dir, tmp_path):
 
 def test_seeds_packed_into_one_process(task_dir, tmp_path):
     """--seeds-per-process 2: each dropout's two seeds train as one seed_ensemble; its runs get the same FPA dumps
-    as unpacked runs, a failed pack reports its seeds, and a resumed sweep never retrains a trained seed."""
+    as unpacked runs and each its own description lengths (one prequential ensemble per candidate), a failed pack
+    reports its seeds, and a resumed sweep never retrains a trained seed."""
     grid = write_grid(tmp_path / "grid.json", dropout=[0.1, 2.0])
     packed = tmp_path / "packed"
-    args = ["python", "tools/sweep.py", *sweep_args(grid, task_dir, packed, "--fpa", "--n-workers", "1",
+    args = ["python", "tools/sweep.py", *sweep_args(grid, task_dir, packed, "--fpa", "--mdl", "--n-workers", "1",
                                                     "--seeds-per-process", "2")]
     out = run_cli(args)
     assert out.returncode == 1, out.stdout + out.stderr
@@ -521,6 +522,10 @@ def test_seeds_packed_into_one_process(task_dir, tmp_path):
     for packed_index, alone_index in ((0, 0), (2, 1)):
         result = json.load(open(packed / "s" / str(packed_index) / "result.json"))
         assert result["ensemble"]["seeds"] == [1, 2]
+        assert set(result["description_length"]) == set(RULES) and min(result["description_length"].values()) > 0
+        for rule in RULES:
+            assert json.load(open(packed / "s" / str(packed_index) / "mdl" / rule / "mdl.json"))["seed"] == \
+                result["config"]["seed"]
         assert (packed / "s" / str(packed_index) / "fpa.jsonl").read_text() == \
             (alone / "s" / str(alone_index) / "fpa.jsonl").read_text()
 

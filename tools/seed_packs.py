@@ -1,10 +1,11 @@
 """Seeds packed into one process: the sweep's runs that differ only in their seed, trained as one
 ``--arch seed_ensemble`` (seq_plugins/models/seed_ensemble.py) and split back into one checkpoint per run.
 
-A pack is a job of the sweep like a run: ``<sweep>/packs/<indices>/`` holds its train.log, checkpoints, steps.json
-and, on failure, error.json. Once trained and split, each member run gets its own ``checkpoints/checkpoint_last.pt``
-(and ``train.log``, a link to the pack's) and a "train" step in its steps.json, then goes on alone (FPA, MDL,
-result.json) exactly as an unpacked run. A run whose train step is recorded is never trained again; the others are
+A pack is a job of the sweep like a run: ``<sweep>/packs/<indices>/`` holds its train.log, checkpoints, steps.json,
+``mdl/<rule>/`` and, on failure, error.json. Once trained and split (and, with --mdl, each candidate's description
+length measured for all seeds in one prequential ensemble), each member run gets its own
+``checkpoints/checkpoint_last.pt``, ``mdl/<rule>/mdl.json``, ``train.log`` (a link to the pack's) and those steps in
+its steps.json, then goes on alone (FPA, result.json) exactly as an unpacked run. A run whose train step is recorded is never trained again; the others are
 packed afresh on resume (the same members resume the same pack from its checkpoint).
 """
 import json
@@ -91,18 +92,31 @@ def size(job):
 
 
 def run_pack(job, attempt, run_one, train_log, steps_file):
-    """Train the pack (``attempt``: the sweep's Attempt of it), split it, give each member its checkpoint and train
-    step, then run each member alone; returns the members' results."""
+    """Train the pack (``attempt``: the sweep's Attempt of it) and split it, measure every candidate's description
+    length for all its seeds at once (the prequential task runs ensembles too), give each member its checkpoint and
+    its train and MDL steps, then run each member alone (FPA, result.json); returns the members' results."""
     attempt.begin()
     log = attempt.path(train_log)
+    ensemble = {"seeds": job["seeds"], "dir": job["run_dir"], "command": job["train"]}
     train = attempt.step("train", [job["train"]], log)
     split = [sys.executable, "-m", "tools.split_ensemble", attempt.path("checkpoints", "checkpoint_last.pt"),
              "--out", attempt.path("split", "seed{seed}.pt"), "--overwrite"]
     attempt.step("split", [split], log)
+    mdl = {}
+    for rule, command in (job["members"][0]["mdl"] or {}).items():
+        out = attempt.path("mdl", rule)
+        os.makedirs(out, exist_ok=True)
+        outputs = os.path.join(out, "mdl_seed{seed}.json")
+        mdl[rule] = (attempt.step(f"mdl/{rule}", [ensemble_command(command, job["seeds"], out) +
+                                                   ["--mdl-output", outputs]], os.path.join(out, train_log)), outputs)
+        for name in os.listdir(out):  # checkpoints of the K trainings: the JSONs hold what is needed
+            if name.endswith(".pt"):
+                os.remove(os.path.join(out, name))
     for member in job["members"]:
+        seed = member["config"]["seed"]
         checkpoints = os.path.join(member["run_dir"], "checkpoints")
         os.makedirs(checkpoints, exist_ok=True)
-        split_checkpoint = attempt.path("split", f"seed{member['config']['seed']}.pt")
+        split_checkpoint = attempt.path("split", f"seed{seed}.pt")
         if os.path.exists(split_checkpoint):
             os.replace(split_checkpoint, os.path.join(checkpoints, "checkpoint_last.pt"))
         member_log = os.path.join(member["run_dir"], train_log)
@@ -111,7 +125,13 @@ def run_pack(job, attempt, run_one, train_log, steps_file):
         steps_path = os.path.join(member["run_dir"], steps_file)
         with open(steps_path) if os.path.exists(steps_path) else open(os.devnull) as f:
             steps = json.loads(f.read() or "{}")
-        steps["train"] = {"wall_s": train["wall_s"], "valid_loss": None,
-                          "ensemble": {"seeds": job["seeds"], "dir": job["run_dir"], "command": job["train"]}}
+        steps["train"] = {"wall_s": train["wall_s"], "valid_loss": None, "ensemble": ensemble}
+        for rule, (record, outputs) in mdl.items():
+            with open(outputs.format(seed=seed)) as f:
+                result = json.load(f)
+            os.makedirs(os.path.join(member["run_dir"], "mdl", rule), exist_ok=True)
+            write_json(os.path.join(member["run_dir"], "mdl", rule, "mdl.json"), result)
+            steps[f"mdl/{rule}"] = {"wall_s": record["wall_s"], "description_length": result["description_length"],
+                                    "ensemble": ensemble}
         write_json(steps_path, steps)
     return [run_one(member) for member in job["members"]]
