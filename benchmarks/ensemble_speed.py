@@ -106,11 +106,12 @@ def main():
                 recorded = json.load(f)
         except OSError:
             recorded = {}
-        recorded[args.device] = {
-            "seeds_per_process": {arch: k for arch, (_rate, k) in fastest.items()},
-            "seed_updates_per_s": {arch: round(rate, 1) for arch, (rate, _k) in fastest.items()},
-            "command": "python benchmarks/ensemble_speed.py " + " ".join(sys.argv[1:]),
-            "load_average_at_end": round(load, 2), "threads": args.threads}
+        device = recorded.setdefault(args.device, {"seeds_per_process": {}, "measured": {}})
+        for arch, (rate, k) in fastest.items():  # other architectures keep what earlier runs measured
+            device["seeds_per_process"][arch] = k
+            device["measured"][arch] = {"seed_updates_per_s": round(rate, 1), "load_average_at_end": round(load, 2),
+                                        "threads": args.threads, "command": "python benchmarks/ensemble_speed.py " +
+                                        " ".join(sys.argv[1:])}
         with open(RECORDED, "w") as f:
             json.dump(recorded, f, indent=1)
         print(f"recorded the fastest K per architecture in {RECORDED}")

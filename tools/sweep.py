@@ -694,7 +694,7 @@ def summarize(args, scheduler, skipped, axes, sweep_dir):
           f"results in {sweep_dir}")
     if done:
         overheads = sorted(r["timing"]["first_step"] - r["timing"]["submitted"] for _, r in done
-                           if r["timing"]["first_step"])
+                           if r["timing"]["first_step"] and not r.get("ensemble"))  # a packed run starts with FPA
         line = f"  {len(done)} run(s) in {fmt_duration(elapsed)} ({len(done) / elapsed * 3600:.0f} runs/hour)"
         if overheads:
             line += f"; submission to first fairseq start: median {overheads[len(overheads) // 2]:.2f}s"
