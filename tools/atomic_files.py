@@ -3,6 +3,15 @@ import json
 import os
 
 
+def read_json(path):
+    """The JSON at ``path``, or None when it is missing or unreadable (a run that never wrote it)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
 def write_text(path, text):
     with open(path + ".tmp", "w") as f:
         f.write(text)

@@ -5,15 +5,16 @@ A pack is a job of the sweep like a run: ``<sweep>/packs/<indices>/`` holds its 
 ``mdl/<rule>/`` and, on failure, error.json. Once trained and split (and, with --mdl, each candidate's description
 length measured for all seeds in one prequential ensemble), each member run gets its own
 ``checkpoints/checkpoint_last.pt``, ``mdl/<rule>/mdl.json``, ``train.log`` (a link to the pack's) and those steps in
-its steps.json, then goes on alone (FPA, result.json) exactly as an unpacked run. A run whose train step is recorded is never trained again; the others are
-packed afresh on resume (the same members resume the same pack from its checkpoint).
+its steps.json, then goes on alone (FPA, result.json) exactly as an unpacked run. A run whose train step is
+recorded is never trained again; the others are packed afresh on resume (the same members resume the same pack from
+its checkpoint).
 """
 import json
 import math
 import os
 import sys
 
-from tools.atomic_files import write_json
+from tools.atomic_files import read_json, write_json
 
 # what benchmarks/ensemble_speed.py --record measured fastest, per device and stacked architecture
 RECORDED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "hyperparams",
@@ -123,8 +124,7 @@ def run_pack(job, attempt, run_one, train_log, steps_file):
         if not os.path.lexists(member_log):
             os.symlink(os.path.relpath(log, member["run_dir"]), member_log)
         steps_path = os.path.join(member["run_dir"], steps_file)
-        with open(steps_path) if os.path.exists(steps_path) else open(os.devnull) as f:
-            steps = json.loads(f.read() or "{}")
+        steps = read_json(steps_path) or {}
         steps["train"] = {"wall_s": train["wall_s"], "valid_loss": None, "ensemble": ensemble}
         for rule, (record, outputs) in mdl.items():
             with open(outputs.format(seed=seed)) as f:

@@ -41,7 +41,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from tools import seed_packs  # noqa: E402
-from tools.atomic_files import write_json  # noqa: E402
+from tools.atomic_files import read_json, write_json  # noqa: E402
 
 PROG = "python tools/sweep.py"
 RESULT, STEPS, STARTED, ERROR, PARAMS = "result.json", "steps.json", "started.json", "error.json", "params.json"
@@ -52,14 +52,6 @@ VALID_LOSS = re.compile(r"valid on '[^']*' subset \| loss (\S+)")
 # ---- inside a job ----------------------------------------------------------------------------------------------
 # Every job unpickles RunOne and so imports this module: the code up to the sweep section imports nothing heavy
 # (seq_plugins and fairseq take seconds to import); the steps run as subprocesses.
-
-def read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
 
 def is_complete(result, spec):
     """A result.json that holds everything this run is asked for."""
