@@ -1,5 +1,6 @@
-"""Stock fairseq `lstm` against `fast_lstm` (the same model, weight gradients once per sequence): milliseconds per
-training update on FIND's add-or-mul/20 shape (one 20-symbol input, 40-symbol target), FIND's settings.
+"""Stock fairseq `lstm` against `fast_lstm` (the same model, its decoder loop with a hand-written backward):
+milliseconds per training update on FIND's add-or-mul/20 shape (one 20-symbol input, 40-symbol target), FIND's
+settings.
 
     python benchmarks/fast_lstm_speed.py [--threads 1] [--updates 10]
 

@@ -1,4 +1,4 @@
-"""--arch fast_lstm is stock fairseq `lstm` with weight gradients summed once per sequence: the same model."""
+"""--arch fast_lstm is stock fairseq `lstm` with a hand-written decoder backward: the same model."""
 import os
 
 import pytest
@@ -47,7 +47,8 @@ def loss_and_grads(model, sample):
     ["--decoder-attention", "1"],
     ["--decoder-attention", "0"],
     ["--decoder-attention", "1", "--decoder-layers", "2", "--encoder-layers", "2"],
-], ids=["attention", "no-attention", "two-layers"])
+    ["--decoder-attention", "1", "--encoder-bidirectional", "--decoder-out-embed-dim", "16"],
+], ids=["attention", "no-attention", "two-layers", "bidirectional-projections"])
 def test_same_weights_outputs_and_gradients_as_stock_lstm(data_bin, extra):
     stock, dataset = build("lstm", data_bin, extra)
     fast, _ = build("fast_lstm", data_bin, extra)

@@ -2,6 +2,6 @@ from . import rnn_seq2seq  # noqa: F401  (registers srnn_seq2seq, gru_seq2seq, l
 from . import lookup_rnn  # noqa: F401  (registers lookup_rnn)
 from . import recurrent_labeller  # noqa: F401  (registers riglstm, rim, lstm_labeller)
 from . import meta_seq2seq  # noqa: F401  (registers meta_seq2seq)
-from . import fast_lstm  # noqa: F401  (registers fast_lstm: stock lstm, weight gradients once per sequence)
+from . import fast_lstm  # noqa: F401  (registers fast_lstm: stock lstm, its decoder loop with a hand-written backward)
 from . import riglstm_seq2seq  # noqa: F401  (registers riglstm_seq2seq)
 from . import seed_ensemble  # noqa: F401  (registers seed_ensemble: K seeds of one learner in one process)

@@ -26,8 +26,8 @@ from seq_cli import UsageError, parse_int_ranges
 from seq_plugins.modules.seed_dropout import SeedDropout
 from seq_plugins.modules.stackable import make_stackable, stackable_modules
 
-# stacked as the stock module they are built from: fast_lstm's deferred weight gradients (a custom autograd
-# function per step) do not batch, and the parameters, their names and initialization are stock lstm's
+# stacked as the stock module they are built from: fast_lstm's hand-written decoder backward (a custom autograd
+# function) does not batch, and the parameters, their names and initialization are stock lstm's
 STACKED_AS = {"fast_lstm": "lstm"}
 MAX_SEEDS = 4096
 PER_SEED = "per_seed"  # a sample's key: true when it holds one batch per seed (seed_ensemble_steps.stack_samples)

@@ -146,6 +146,4 @@ def make_stackable(model):
                 raise UsageError(f"module {name} (nn.LSTM) cannot be stacked: only one direction, no projection "
                                  "and no dropout between layers are written for seed_ensemble")
             module.__class__ = StackableLSTM
-        elif type(module).__name__.startswith("Stepped"):  # fast_lstm's deferred gradients (never stacked)
-            raise UsageError(f"module {name} ({type(module).__name__}) cannot be stacked")
     return model

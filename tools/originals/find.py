@@ -68,7 +68,7 @@ TASKS = {"count-or-mem": "count-or-mem", "add-or-mul": "add-or-mul", "hierar-or-
          "comp-or-mem": "dax-compo"}  # ours -> FIND's folder
 FAIRSEQ_09_DEFAULTS = {"clip-norm": 25}  # where FIND's fairseq differs from fairseq-fixed 0.12 (default 0)
 WHY = {
-    "arch": "fast_lstm is stock lstm with its weight gradients summed once per sequence (docs/find.md)",
+    "arch": "fast_lstm is stock lstm, its decoder loop with a hand-written backward (docs/find.md)",
     "decoder-attention": "the same for one layer: fconv repeats a single value over the layers; lstm reads '1' as 1",
     "mdl-batches-per-epoch": "ours: max-update, the updates of every training (FPA and each MDL block)",
     "max-update": "FIND's: mdl-batches-per-epoch",
