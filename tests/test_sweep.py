@@ -528,6 +528,8 @@ def test_seeds_packed_into_one_process(task_dir, tmp_path):
                 result["config"]["seed"]
         assert (packed / "s" / str(packed_index) / "fpa.jsonl").read_text() == \
             (alone / "s" / str(alone_index) / "fpa.jsonl").read_text()
+    mdl_dirs = list((packed / "s" / "packs").glob("*/mdl/*"))
+    assert mdl_dirs and not [p for d in mdl_dirs for p in d.glob("*.pt")]  # the prequential trainings' checkpoints
 
     os.remove(packed / "s" / "0" / "result.json")
     trained = json.load(open(packed / "s" / "0" / "steps.json"))["train"]

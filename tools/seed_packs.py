@@ -92,6 +92,13 @@ def size(job):
     return len(job.get("members", [job]))
 
 
+def drop_checkpoints(mdl_dir):
+    """Remove the checkpoints a description-length measurement left: its JSONs hold what is needed."""
+    for name in os.listdir(mdl_dir):
+        if name.endswith(".pt"):
+            os.remove(os.path.join(mdl_dir, name))
+
+
 def run_pack(job, attempt, run_one, train_log, steps_file):
     """Train the pack (``attempt``: the sweep's Attempt of it) and split it, measure every candidate's description
     length for all its seeds at once (the prequential task runs ensembles too), give each member its checkpoint and
@@ -110,9 +117,7 @@ def run_pack(job, attempt, run_one, train_log, steps_file):
         outputs = os.path.join(out, "mdl_seed{seed}.json")
         mdl[rule] = (attempt.step(f"mdl/{rule}", [ensemble_command(command, job["seeds"], out) +
                                                    ["--mdl-output", outputs]], os.path.join(out, train_log)), outputs)
-        for name in os.listdir(out):  # checkpoints of the K trainings: the JSONs hold what is needed
-            if name.endswith(".pt"):
-                os.remove(os.path.join(out, name))
+        drop_checkpoints(out)
     for member in job["members"]:
         seed = member["config"]["seed"]
         checkpoints = os.path.join(member["run_dir"], "checkpoints")

@@ -170,9 +170,7 @@ class Attempt:
                                lambda: {"description_length": read_json(os.path.join(out, "mdl.json"))
                                         ["description_length"]})
             lengths[rule] = record["description_length"]
-            for name in os.listdir(out):  # checkpoints of the K trainings: mdl.json holds what is needed
-                if name.endswith(".pt"):
-                    os.remove(os.path.join(out, name))
+            seed_packs.drop_checkpoints(out)
         result = {
             "index": spec["index"],
             "config": spec["config"],
