@@ -48,7 +48,8 @@ def loss_and_grads(model, sample):
     ["--decoder-attention", "0"],
     ["--decoder-attention", "1", "--decoder-layers", "2", "--encoder-layers", "2"],
     ["--decoder-attention", "1", "--encoder-bidirectional", "--decoder-out-embed-dim", "16"],
-], ids=["attention", "no-attention", "two-layers", "bidirectional-projections"])
+    ["--decoder-attention", "0", "--decoder-layers", "2", "--encoder-layers", "2", "--dropout", "0"],
+], ids=["attention", "no-attention", "two-layers", "bidirectional-projections", "no-dropout"])
 def test_same_weights_outputs_and_gradients_as_stock_lstm(data_bin, extra):
     stock, dataset = build("lstm", data_bin, extra)
     fast, _ = build("fast_lstm", data_bin, extra)
