@@ -172,3 +172,17 @@ def test_candidate_must_start_with_t(datasets, tmp_path):
                       "--criterion", "prequential_mdl"])
     assert result.returncode != 0
     assert "train line 1 of" in result.stderr and "the candidate data must start with T" in result.stderr
+
+
+@pytest.mark.parametrize("results", [[{"block": 1}], {5: []}], ids=["older-version", "other-seeds"])
+def test_resume_refuses_progress_it_cannot_continue(tmp_path, results):
+    """A resumed run whose mdl_progress.pt has no per-seed results for its seeds stops with one clear line."""
+    from seq_cli import UsageError
+    from seq_plugins.tasks.prequential import PrequentialTranslationTask
+
+    progress = tmp_path / "mdl_progress.pt"
+    torch.save({"initial_weights": {}, "results": results}, progress)
+    task = object.__new__(PrequentialTranslationTask)
+    task.seeds, task.updates_per_block, task._progress_path = [3], UPDATES, lambda: str(progress)
+    with pytest.raises(UsageError, match="holds no results for seeds 3 .* remove it and the checkpoints"):
+        task._resume(1, 0)

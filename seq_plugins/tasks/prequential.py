@@ -239,6 +239,10 @@ class PrequentialTranslationTask(TransductionTask):
             raise UsageError(f"resuming at update {stage * self.updates_per_block + local} needs {path}, which is "
                              "missing; remove the checkpoints to start over")
         state = torch.load(path, weights_only=True)
+        if not isinstance(state.get("results"), dict) or set(state["results"]) != set(self.seeds):
+            raise UsageError(f"{path} holds no results for seeds {','.join(map(str, self.seeds))} (written for other "
+                             "seeds, or by a seq_plugins older than per-seed results); remove it and the "
+                             "checkpoints to start over")
         self.initial_weights = state["initial_weights"]
         self.results = {seed: results[:stage] for seed, results in state["results"].items()}
 
