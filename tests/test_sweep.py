@@ -244,8 +244,10 @@ def test_scheduler_eta_reads_running_logs(tmp_path):
     assert scheduler.run_progress(resumed) == (950, 950, 1000, 0, None)
     progress(resumed, 990, seconds_later=10)
     assert scheduler.run_progress(resumed) == (950, 990, 1000, pytest.approx(10), None)
-    # the log cannot tell with --mdl or without --max-update: the runs that ended do
-    for other in (spec(3, train, mdl={"add": []}), spec(4, ["fairseq-train", "d"])):
+    # the log cannot tell with --mdl (a pack's too: its members measure after its training) or without
+    # --max-update: the runs that ended do
+    pack = dict(spec(5, train), members=[spec(6, train, mdl={"add": []}), spec(7, train, mdl={"add": []})])
+    for other in (spec(3, train, mdl={"add": []}), spec(4, ["fairseq-train", "d"]), pack):
         scheduler = sweep.Scheduler(args, FakeExecutor(), [], 2, [()])
         scheduler.prepare(other)
         sweep.write_json(str(tmp_path / str(other["index"]) / sweep.STARTED), {"time": time.time() - 100})

@@ -92,6 +92,11 @@ def size(job):
     return len(job.get("members", [job]))
 
 
+def measures_mdl(job):
+    """Whether the job (a run or a pack) measures description lengths after its training."""
+    return bool(job["members"][0]["mdl"] if "members" in job else job["mdl"])
+
+
 def drop_checkpoints(mdl_dir):
     """Remove the checkpoints a description-length measurement left: its JSONs hold what is needed."""
     for name in os.listdir(mdl_dir):

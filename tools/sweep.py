@@ -596,7 +596,7 @@ class Scheduler:
         started. None when its log cannot tell: no progress line, or no --max-update, or --mdl (the length of its K
         trainings is known only once they run)."""
         target = max_update(spec["train"])
-        if not target or spec["mdl"]:
+        if not target or seed_packs.measures_mdl(spec):
             return None
         index, offset = spec["index"], self.log_offsets.get(spec["index"], 0)
         log = os.path.join(spec["run_dir"], TRAIN_LOG)
