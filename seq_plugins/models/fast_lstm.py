@@ -15,7 +15,7 @@ from seq_plugins.modules.lstm_decoder_recurrence import DecoderRecurrence
 class FastLSTMDecoder(LSTMDecoder):
     def extract_features(self, prev_output_tokens, encoder_out=None, incremental_state=None):
         p = self.dropout_out_module.p
-        if not self.training or incremental_state or encoder_out is None or p >= 1:
+        if not self.training or incremental_state is not None or encoder_out is None or p >= 1:
             return super().extract_features(prev_output_tokens, encoder_out, incremental_state)
         encoder_outs, hiddens, cells, padding_mask = encoder_out[:4]
         hiddens, cells = hiddens[: self.num_layers], cells[: self.num_layers]

@@ -81,15 +81,14 @@ class DecoderRecurrence(torch.autograd.Function):
                 out = torch.tanh(torch.cat((context, h), dim=1).mm(w_out.t()), out=step_tanh_outs[t])
             else:
                 out = h
-            feed = feeds[t + 1] if t + 1 < steps else None
             if p:
                 out = torch.mul(out, _draw_mask(step_out_masks[t], p), out=step_outs[t])
             else:
                 step_outs[t].copy_(out)
-            if feed is not None:
-                feed.copy_(out)
+            if t + 1 < steps:
+                feeds[t + 1].copy_(out)
         ctx.p, ctx.attention, ctx.layers, ctx.embed = p, attention, layers, embed
-        saved = [h0, c0, enc, *weights, *inputs, *gates, *cs, *tanh_cs, *hs, *between_masks]
+        saved = [h0, c0, *weights, *inputs, *gates, *cs, *tanh_cs, *hs, *between_masks]
         if p:
             saved.append(out_masks)
         if attention:
@@ -107,7 +106,7 @@ class DecoderRecurrence(torch.autograd.Function):
             del saved[:n]
             return taken
 
-        h0, c0, enc = take(3)
+        h0, c0 = take(2)
         weights = take(4 * layers + (2 if attention else 0))
         inputs, gates, cs, tanh_cs, hs = (take(layers) for _ in range(5))
         between_masks = take(layers - 1) if p else []
@@ -131,6 +130,7 @@ class DecoderRecurrence(torch.autograd.Function):
         if attention:
             enc_bsd, queries, contexts, attn, tanh_outs = take(5)
             w_in, w_out = weights[4 * layers:]
+            source = enc_bsd.size(2)
             step_dtanh_outs = (1 - tanh_outs * tanh_outs).unbind(0)
             grad_pre_tanh, grad_queries = torch.empty_like(tanh_outs), torch.empty_like(queries)
             grad_contexts, grad_scores = torch.empty_like(contexts), torch.empty_like(attn)
@@ -140,7 +140,6 @@ class DecoderRecurrence(torch.autograd.Function):
         grad_feed = grad_outs.new_zeros(batch, hidden)
         grad_h = [grad_outs.new_zeros(batch, hidden) for _ in range(layers)]
         grad_c = [grad_outs.new_zeros(batch, hidden) for _ in range(layers)]
-        source = enc.size(2)
         for t in reversed(range(steps)):
             grad_out = grad_outs[t] + grad_feed
             if p:
