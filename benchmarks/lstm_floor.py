@@ -6,7 +6,8 @@ With one example, each decoder step multiplies one vector by each of the decoder
 input and recurrent weights, attention's input and output projections: 11.5 MB at hidden 512) going forward, and
 by their transposes going backward; step t needs step t-1's result, so they cannot be batched. This times exactly
 those products (41 steps for add-or-mul/20's 40-symbol target plus end-of-sequence), forward and backward, with
-nothing else: reading the weights from memory is the floor that any implementation of the update pays.
+nothing else: reading the weights from memory is the floor that any implementation of the update pays. It then
+reads the same weights with no arithmetic (``sum``), for comparison.
 """
 import argparse
 import time
@@ -45,6 +46,13 @@ def main():
     traffic = 2 * args.steps * megabytes / 1e3
     print(f"{per_update * 1e3:.1f} ms per update ({traffic:.2f} GB of weight reads, {traffic / per_update:.1f} GB/s); "
           f"3,000 updates: at least {per_update * 3000:.0f} s  (threads={args.threads}, weights {megabytes:.1f} MB)")
+    # the same weights read with no arithmetic at all: what the products' rate is to be compared with
+    start = time.perf_counter()
+    for _ in range(args.repeats * args.steps):
+        for w in weights:
+            w.sum()
+    read = args.repeats * args.steps * megabytes / 1e3 / (time.perf_counter() - start)
+    print(f"plain reads of the same weights (sum): {read:.1f} GB/s")
 
 
 if __name__ == "__main__":
