@@ -29,12 +29,14 @@ LEARNERS = ("transformer_small", "cnn_small", "lstm_attention_small", "lstm_noat
 FULL_RUN_UPDATES = 3000
 
 
-def grid_flags(learner):
+def grid_flags(learner, optimizer=None):
     from tools.grid import expand, load_grid, render
 
     config = expand(load_grid(os.path.join(ROOT, "hyperparams", "default", f"{learner}.json")))[0]
     for key in ("seed", "max-update", "passes-per-epoch", "save-interval", "no-epoch-checkpoints"):
         config.pop(key, None)
+    if optimizer:
+        config["optimizer"] = optimizer
     return render(config)
 
 
@@ -68,6 +70,8 @@ def main():
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=20.0, help="about how long each measured training runs")
+    parser.add_argument("--optimizer", help="every training's optimizer, one process per seed included (default: the "
+                        "grid's, fairseq's adam); fast_adam measures seq_plugins' fused Adam")
     parser.add_argument("--record", action="store_true",
                         help="write the fastest K per architecture to hyperparams/seeds_per_process.json")
     args = parser.parse_args()
@@ -79,9 +83,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         find.main(["--task", "add-or-mul", "--sizes", "20", "--out", tmp])
         data = os.path.join(tmp, "add-or-mul", "20", "fpa", "data-bin")
-        print(f"device {args.device}, {args.threads} thread(s), load average {os.getloadavg()[0]:.2f} at start")
+        print(f"device {args.device}, {args.threads} thread(s), optimizer {args.optimizer or 'adam (the grids)'}, "
+              f"load average {os.getloadavg()[0]:.2f} at start")
         for learner in args.learners:
-            flags = grid_flags(learner)
+            flags = grid_flags(learner, args.optimizer)
             probe, _ = train(data, flags, 20, args.device, args.threads)  # sizes the measured runs
             updates = max(20, int(args.seconds / max(probe / 20, 1e-3)))
             seconds, wall = train(data, flags, updates, args.device, args.threads)

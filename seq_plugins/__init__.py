@@ -25,4 +25,4 @@ checkpoint_safety.allow_fairseq_checkpoint_globals()
 seq_cli.report_usage_errors_in_one_line()
 
 from . import criterions, models, modules, tasks  # noqa: E402,F401  (registration side effects)
-from . import optim  # noqa: E402,F401  (registers shrink_sgd)
+from . import optim  # noqa: E402,F401  (registers fast_adam, shrink_sgd)

@@ -89,11 +89,22 @@ def test_each_seed_of_an_ensemble_is_its_single_run(train_bin, tmp_path, learner
     assert os.stat(paths[3]).st_mtime_ns == before and not list(tmp_path.glob("other*"))
 
 
+def test_fast_adam_trains_an_ensembles_seed_as_stock_adam_trains_its_single_run(train_bin, tmp_path):
+    flags = grid_flags("transformer_small", **{"warmup-init-lr": 1e-3})  # full steps from the start
+    ensemble_log = train(train_bin, as_ensemble(flags, "1,3") + ["--seed", "1", "--optimizer", "fast_adam"],
+                         str(tmp_path / "ensemble"))
+    single_log = train(train_bin, flags + ["--seed", "3"], str(tmp_path / "single"))
+    assert [float(e["loss_s3"]) for e in ensemble_log] == pytest.approx([float(s["loss"]) for s in single_log],
+                                                                        abs=2e-3)
+    assert float(single_log[-1]["loss"]) < float(single_log[0]["loss"]) / 2  # the updates did move the weights
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--ensemble-seeds", ""], "--ensemble-seeds is empty"),
     (["--ensemble-seeds", "1,1"], "overlapping ranges"),
     (["--ensemble-seeds", "one"], "'one' is not a range"),
     (["--ensemble-seeds", "1-2", "--encoder-bidirectional"], "module encoder.lstm .* cannot be stacked"),
+    (["--ensemble-seeds", "1-2", "--optimizer", "fast_adam", "--fp16-adam-stats"], "need --optimizer adam"),
 ])
 def test_bad_ensembles_are_one_line_errors(train_bin, tmp_path, flags, message):
     command = [*FAIRSEQ_TRAIN, train_bin, "--user-dir", os.path.join(ROOT, "seq_plugins"), "--task", "transduction",

@@ -1,1 +1,1 @@
-from . import shrink_sgd  # noqa: F401  (registers shrink_sgd)
+from . import fast_adam, shrink_sgd  # noqa: F401  (register fast_adam, shrink_sgd)

@@ -1,0 +1,27 @@
+"""--optimizer fast_adam is fairseq's adam (its options, state and update) in one fused pass per parameter."""
+import pytest
+import torch
+from fairseq.optim.adam import Adam
+
+from seq_plugins.optim.fast_adam import FusedFairseqAdam
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_same_updates_as_fairseqs_adam(weight_decay):
+    torch.manual_seed(0)
+    stock = [torch.randn(shape, dtype=torch.float64) for shape in ((30, 5), (5,), (2, 3, 4))]
+    fused = [p.clone() for p in stock]
+    # eps large enough that adding it before or after the bias correction changes the result
+    options = dict(lr=1e-2, betas=(0.9, 0.98), eps=1e-3, weight_decay=weight_decay)
+    optimizers = Adam(stock, **options), FusedFairseqAdam(fused, **options)
+    for update in range(40):
+        grads = [torch.randn_like(p) * (1e-3 if update % 2 else 1) for p in stock]
+        for optimizer, params in zip(optimizers, (stock, fused)):
+            optimizer.param_groups[0]["lr"] = 1e-2 * (update + 1) / 40  # as a warm-up schedule sets it
+            for p, g in zip(params, grads):
+                p.grad = None if p.dim() == 1 and update % 3 == 0 else g.clone()  # steps counted per parameter
+            optimizer.step()
+    for a, b in zip(stock, fused):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    assert optimizers[0].state[stock[1]]["step"] == optimizers[1].state[fused[1]]["step"] == 26
+    assert optimizers[1].state_dict()["state"][0].keys() == optimizers[0].state_dict()["state"][0].keys()
