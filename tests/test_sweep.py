@@ -256,6 +256,34 @@ def test_scheduler_eta_reads_running_logs(tmp_path):
         assert scheduler.run_progress(other) is None and scheduler.seconds_left([other]) is None
 
 
+def test_a_job_that_ended_before_its_run_began_is_reported_without_a_log_that_does_not_exist(tmp_path, capsys):
+    """A local job whose controller was stopped before it opened its files (a sweep paused by SIGSTOP as it
+    started the run) leaves no result, no error.json and no log: the report says so and names its folder."""
+    from submitit.core.utils import JobPaths
+
+    class EndedJob:
+        job_id = "4242"
+        paths = JobPaths(tmp_path / "submitit" / "%j", job_id="4242")
+
+        def done(self):
+            return True
+
+    spec = {"index": 0, "run_dir": str(tmp_path / "0"), "config": {"seed": 1}, "train": [], "fpa": None,
+            "mdl": None, "threads": 1}
+    scheduler = sweep.Scheduler(argparse.Namespace(cluster="local", name="s"), FakeExecutor(), [], 1, [()])
+    scheduler.prepare(spec)
+    scheduler.active[0] = (spec, EndedJob(), 0)
+    scheduler.poll()
+    [(failed_spec, message, log)] = scheduler.failed
+    assert log is None and message == ("the job ended without a result; it wrote no log (its submitit folder: "
+                                       f"{sweep.shown(str(tmp_path / 'submitit' / '4242'))})")
+    os.makedirs(tmp_path / "submitit" / "4242")
+    (tmp_path / "submitit" / "4242" / "4242_0_log.err").write_text("Traceback ...\n")
+    scheduler.failed, scheduler.active[0] = [], (spec, EndedJob(), 0)
+    scheduler.poll()
+    assert scheduler.failed == [(spec, "the job ended without a result", str(EndedJob.paths.stderr))]
+
+
 def test_dry_run_prints_every_command_and_submits_nothing(task_dir, tmp_path):
     result = run_cli(["python", "tools/sweep.py", *sweep_args(TINY, task_dir, tmp_path / "results", "--dry-run",
                                                               "--fpa", "--mdl")])

@@ -569,10 +569,15 @@ class Scheduler:
                     self.done.append((run_spec, result))
                     continue
                 error = read_json(os.path.join(run_spec["run_dir"], ERROR)) or pack_error or {
-                    "message": "the job ended without a result", "log": str(job.paths.stderr)}
+                    "message": "the job ended without a result", "log": None}
                 message = error["message"] + (f" (in the pack of seeds {spec['config']['seed']})"
                                               if error is pack_error else "")
-                self.failed.append((run_spec, message, error["log"] or str(job.paths.stderr)))
+                # a job stopped before it began (its controller paused or killed) may have written no log at all
+                log = next((path for path in (error["log"], str(job.paths.stderr), str(job.paths.stdout))
+                            if path and os.path.exists(path)), None)
+                if log is None:
+                    message += f"; it wrote no log (its submitit folder: {shown(str(job.paths.folder))})"
+                self.failed.append((run_spec, message, log))
 
     def squeue(self):
         result = subprocess.run(["squeue", "-h", "-r", "-o", "%i", "-u", str(os.getuid())], capture_output=True,
@@ -692,7 +697,7 @@ def summarize(args, scheduler, skipped, axes, sweep_dir):
     if failed:
         print("failed runs:")
         for spec, message, log in sorted(failed, key=lambda f: f[0]["index"]):
-            print(f"  run {spec['index']} ({describe(spec, axes)}): {message}; log: {shown(log)}")
+            print(f"  run {spec['index']} ({describe(spec, axes)}): {message}" + (f"; log: {shown(log)}" if log else ""))
         print("re-run the same command to retry them")
     return 1 if failed else 0
 
