@@ -697,7 +697,8 @@ def summarize(args, scheduler, skipped, axes, sweep_dir):
     if failed:
         print("failed runs:")
         for spec, message, log in sorted(failed, key=lambda f: f[0]["index"]):
-            print(f"  run {spec['index']} ({describe(spec, axes)}): {message}" + (f"; log: {shown(log)}" if log else ""))
+            where = f"; log: {shown(log)}" if log else ""
+            print(f"  run {spec['index']} ({describe(spec, axes)}): {message}{where}")
         print("re-run the same command to retry them")
     return 1 if failed else 0
 
