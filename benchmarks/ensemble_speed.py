@@ -40,6 +40,14 @@ def grid_flags(learner, optimizer=None):
     return render(config)
 
 
+def add_or_mul_data(out):
+    """FIND's add-or-mul/20 FPA data-bin (T: a^20 -> b^40), generated under ``out``."""
+    from preprocess import find
+
+    find.main(["--task", "add-or-mul", "--sizes", "20", "--out", out])
+    return os.path.join(out, "add-or-mul", "20", "fpa", "data-bin")
+
+
 def train(data, flags, updates, device, threads):
     """(training seconds fairseq reports, whole process seconds) of one fairseq-train of ``updates`` updates."""
     command = [sys.executable, "-m", "fairseq_cli.train", data, "--user-dir",
@@ -76,13 +84,11 @@ def main():
                         help="write the fastest K per architecture to hyperparams/seeds_per_process.json")
     args = parser.parse_args()
     ks = args.ks or ([1, 4, 16, 64] + ([256] if args.device == "cuda" else []))
-    from preprocess import find
     from tools.seed_packs import RECORDED
 
     fastest = {}  # arch -> (seed-updates/s, K) of its first learner measured
     with tempfile.TemporaryDirectory() as tmp:
-        find.main(["--task", "add-or-mul", "--sizes", "20", "--out", tmp])
-        data = os.path.join(tmp, "add-or-mul", "20", "fpa", "data-bin")
+        data = add_or_mul_data(tmp)
         print(f"device {args.device}, {args.threads} thread(s), optimizer {args.optimizer or 'adam (the grids)'}, "
               f"load average {os.getloadavg()[0]:.2f} at start")
         for learner in args.learners:

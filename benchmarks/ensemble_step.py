@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run as a script from anywhere
 
-from benchmarks.ensemble_speed import LEARNERS, ROOT, ensemble_flags, grid_flags  # noqa: E402
+from benchmarks.ensemble_speed import LEARNERS, ROOT, add_or_mul_data, ensemble_flags, grid_flags  # noqa: E402
 
 
 def main():
@@ -32,16 +32,13 @@ def main():
     from fairseq import options, tasks
     from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 
-    from preprocess import find
-
     logging.disable(logging.INFO)
     torch.set_num_threads(args.threads)
     flags = grid_flags(args.learner)
     if args.dropout is not None:
         flags[flags.index("--dropout") + 1] = str(args.dropout)
     with tempfile.TemporaryDirectory() as tmp:
-        find.main(["--task", "add-or-mul", "--sizes", "20", "--out", tmp])
-        data = os.path.join(tmp, "add-or-mul", "20", "fpa", "data-bin")
+        data = add_or_mul_data(tmp)
         print(f"{args.learner}, dropout {flags[flags.index('--dropout') + 1]}, {args.threads} thread(s), "
               f"load average {os.getloadavg()[0]:.2f} at start")
         for k in args.ks:
