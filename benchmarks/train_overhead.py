@@ -1,7 +1,7 @@
 """What fairseq-train adds to the bare model step, per FIND learner: its milliseconds per update against the bare
 step's (forward, backward, Adam: benchmarks/update_speed.py), with the grid's own flags. The goal is at most 1.3x.
 
-    python benchmarks/train_overhead.py [--learners transformer_small cnn_small] [--updates 300]
+    python benchmarks/train_overhead.py [--learners transformer_small cnn_small] [--updates 300] [--optimizer fast_adam]
 
 fairseq-train's per update is the difference of two trainings of N and 2N updates (its "done training in"), so its
 start-up and data loading cancel out; the grid's training settings (clip-norm 25, sentence-avg, dropout, the
@@ -47,6 +47,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=LEARNERS)
     parser.add_argument("--updates", type=int, default=200, help="N: fairseq-train runs N and 2N updates")
+    parser.add_argument("--optimizer", help="fairseq-train's optimizer (default: the grid's); the bare step keeps "
+                                            "torch's Adam")
     args = parser.parse_args()
     from preprocess import find
 
@@ -56,7 +58,7 @@ def main():
         print(f"load average {os.getloadavg()[0]:.2f} at start")
         print(f"| learner | bare step (ms) | fairseq-train (ms / update) | ratio |\n|---|---|---|---|")
         for learner in args.learners:
-            flags = grid_flags(learner)
+            flags = grid_flags(learner, args.optimizer)
             bare, per_update = [], []
             for _ in range(2):
                 bare.append(bare_step(flags, 50))

@@ -25,3 +25,30 @@ def test_same_updates_as_fairseqs_adam(weight_decay):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
     assert optimizers[0].state[stock[1]]["step"] == optimizers[1].state[fused[1]]["step"] == 26
     assert optimizers[1].state_dict()["state"][0].keys() == optimizers[0].state_dict()["state"][0].keys()
+
+
+@pytest.mark.parametrize("max_norm", [0.0, 0.5, 1e6])
+def test_clips_as_fairseq_does(max_norm):
+    from fairseq import utils
+    from omegaconf import OmegaConf
+
+    from seq_plugins.optim.fast_adam import FastAdam, FastAdamConfig
+
+    torch.manual_seed(0)
+    stock = [torch.nn.Parameter(torch.randn(shape)) for shape in ((30, 5), (5,), (2, 3, 4))]
+    fused = [torch.nn.Parameter(p.detach().clone()) for p in stock]
+    for a, b in zip(stock, fused):
+        a.grad = torch.randn_like(a) * 3
+        b.grad = a.grad.clone()
+    fused[1].grad = stock[1].grad = None  # a parameter without a gradient this update
+    optimizer = FastAdam(OmegaConf.structured(FastAdamConfig(lr=[1e-3], tpu=False)), fused)
+    halved = []
+    expected = utils.clip_grad_norm_(stock, max_norm)
+    norm = optimizer.clip_grad_norm(max_norm, aggregate_norm_fn=lambda n: halved.append(n) or n)
+    torch.testing.assert_close(norm, expected, rtol=1e-6, atol=0)
+    assert len(halved) == 1
+    for a, b in zip(stock, fused):
+        if a.grad is not None:
+            torch.testing.assert_close(b.grad, a.grad, rtol=1e-6, atol=1e-7)
+    assert max_norm == 0.0 or max_norm == 1e6 or torch.linalg.vector_norm(
+        torch.cat([p.grad.flatten() for p in fused if p.grad is not None])) == pytest.approx(max_norm, rel=1e-4)

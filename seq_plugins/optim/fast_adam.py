@@ -5,6 +5,9 @@ The same options (``--adam-betas``, ``--adam-eps``, ``--weight-decay``), the sam
 on a GPU without apex, runs fairseq's own Python Adam: a chain of elementwise operations, each a full pass over
 the parameter in memory). Here torch's fused AdamW kernel does the whole update in one pass.
 
+Clipping (``--clip-norm``) is fairseq's too: the same float32 norm over all gradients and the same coefficient,
+with the per-tensor norms taken in one foreach call rather than one call per tensor.
+
 Two differences of formula are bridged: fairseq adds ``eps`` to sqrt(v) before the bias correction, torch's kernel
 after it, so the kernel gets eps / sqrt(1 - beta2^step); fairseq's weight decay is decoupled
 (p <- p - lr * wd * p before the step), as is AdamW's.
@@ -51,7 +54,7 @@ class FusedFairseqAdam(torch.optim.Optimizer):
                 torch._fused_adamw_(
                     params, [p.grad for p in params], [s["exp_avg"] for s in states],
                     [s["exp_avg_sq"] for s in states], [],
-                    [torch.tensor(float(step), device=params[0].device) for _ in params],
+                    [torch.tensor(float(step), device=params[0].device)] * len(params),  # read, not written
                     lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
                     eps=group["eps"] / math.sqrt(1 - beta2 ** step), amsgrad=False, maximize=False)
         return loss
@@ -65,3 +68,16 @@ class FastAdam(FairseqAdam):
             raise UsageError("--optimizer fast_adam: --fp16-adam-stats, --use-old-adam and --tpu need "
                              "--optimizer adam")
         self._optimizer = FusedFairseqAdam(params, **self.optimizer_config)
+
+    def clip_grad_norm(self, max_norm, aggregate_norm_fn=None):
+        params = [p for p in self.params if p.grad is not None]
+        if (len(params) < 2 or len({p.grad.device for p in params}) > 1
+                or any(p.grad.is_sparse or hasattr(p, "expert") for p in params)):
+            return super().clip_grad_norm(max_norm, aggregate_norm_fn)  # cases fairseq treats apart
+        grads = [p.grad.detach() for p in params]
+        total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2, dtype=torch.float32)))
+        if aggregate_norm_fn is not None:
+            total_norm = aggregate_norm_fn(total_norm)
+        if max_norm > 0:
+            torch._foreach_mul_(grads, (float(max_norm) / (total_norm + 1e-6)).clamp_(max=1))
+        return total_norm
