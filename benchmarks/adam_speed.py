@@ -40,7 +40,7 @@ def main():
         for learner in LEARNERS:
             def build(name):
                 parsed = options.parse_args_and_arch(options.get_training_parser(), [
-                    tmp, "--user-dir", os.path.join(ROOT, "seq_plugins"), *grid_flags(learner, name)])
+                    tmp, "--user-dir", os.path.join(ROOT, "seq_plugins"), *grid_flags(learner, optimizer=name)])
                 cfg = convert_namespace_to_omegaconf(parsed)
                 torch.manual_seed(0)
                 params = list(tasks.setup_task(cfg.task).build_model(cfg.model).parameters())

@@ -29,14 +29,15 @@ LEARNERS = ("transformer_small", "cnn_small", "lstm_attention_small", "lstm_noat
 FULL_RUN_UPDATES = 3000
 
 
-def grid_flags(learner, optimizer=None):
+def grid_flags(learner, **overrides):
+    """The learner's grid as fairseq-train flags, without its seeds and run length; ``overrides`` (grid keys, such
+    as ``optimizer="fast_adam"``) replace its values where not None."""
     from tools.grid import expand, load_grid, render
 
     config = expand(load_grid(os.path.join(ROOT, "hyperparams", "default", f"{learner}.json")))[0]
     for key in ("seed", "max-update", "passes-per-epoch", "save-interval", "no-epoch-checkpoints"):
         config.pop(key, None)
-    if optimizer:
-        config["optimizer"] = optimizer
+    config.update({key: value for key, value in overrides.items() if value is not None})
     return render(config)
 
 
@@ -92,7 +93,7 @@ def main():
         print(f"device {args.device}, {args.threads} thread(s), optimizer {args.optimizer or 'adam (the grids)'}, "
               f"load average {os.getloadavg()[0]:.2f} at start")
         for learner in args.learners:
-            flags = grid_flags(learner, args.optimizer)
+            flags = grid_flags(learner, optimizer=args.optimizer)
             probe, _ = train(data, flags, 20, args.device, args.threads)  # sizes the measured runs
             updates = max(20, int(args.seconds / max(probe / 20, 1e-3)))
             seconds, wall = train(data, flags, updates, args.device, args.threads)

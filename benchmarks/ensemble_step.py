@@ -34,9 +34,7 @@ def main():
 
     logging.disable(logging.INFO)
     torch.set_num_threads(args.threads)
-    flags = grid_flags(args.learner)
-    if args.dropout is not None:
-        flags[flags.index("--dropout") + 1] = str(args.dropout)
+    flags = grid_flags(args.learner, dropout=args.dropout)
     with tempfile.TemporaryDirectory() as tmp:
         data = add_or_mul_data(tmp)
         print(f"{args.learner}, dropout {flags[flags.index('--dropout') + 1]}, {args.threads} thread(s), "

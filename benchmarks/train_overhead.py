@@ -58,7 +58,7 @@ def main():
         print(f"load average {os.getloadavg()[0]:.2f} at start")
         print(f"| learner | bare step (ms) | fairseq-train (ms / update) | ratio |\n|---|---|---|---|")
         for learner in args.learners:
-            flags = grid_flags(learner, args.optimizer)
+            flags = grid_flags(learner, optimizer=args.optimizer)
             bare, per_update = [], []
             for _ in range(2):
                 bare.append(bare_step(flags, 50))
