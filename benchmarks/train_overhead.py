@@ -6,7 +6,7 @@ step's (forward, backward, Adam: benchmarks/update_speed.py), with the grid's ow
 fairseq-train's per update is the difference of two trainings of N and 2N updates (its "done training in"), so its
 start-up and data loading cancel out; the grid's training settings (clip-norm 25, sentence-avg, dropout, the
 scheduler) are kept, in one epoch and without checkpoints (a sweep's run saves 3 times in 3,000 updates). Both are
-measured twice, interleaved, and the faster kept; the load average is printed.
+measured --tries times (default 2), interleaved, and the fastest kept; the load average is printed.
 """
 import argparse
 import os
@@ -47,6 +47,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--learners", nargs="+", default=list(LEARNERS), choices=LEARNERS)
     parser.add_argument("--updates", type=int, default=200, help="N: fairseq-train runs N and 2N updates")
+    parser.add_argument("--tries", type=int, default=2, help="measurements of each, interleaved; the fastest kept")
     parser.add_argument("--optimizer", help="fairseq-train's optimizer (default: the grid's); the bare step keeps "
                                             "torch's Adam")
     args = parser.parse_args()
@@ -60,7 +61,7 @@ def main():
         for learner in args.learners:
             flags = grid_flags(learner, optimizer=args.optimizer)
             bare, per_update = [], []
-            for _ in range(2):
+            for _ in range(args.tries):
                 bare.append(bare_step(flags, 50))
                 short, _ = train(data, flags, args.updates, "cpu", 1)
                 long, _ = train(data, flags, 2 * args.updates, "cpu", 1)

@@ -52,3 +52,19 @@ def test_clips_as_fairseq_does(max_norm):
             torch.testing.assert_close(b.grad, a.grad, rtol=1e-6, atol=1e-7)
     assert max_norm == 0.0 or max_norm == 1e6 or torch.linalg.vector_norm(
         torch.cat([p.grad.flatten() for p in fused if p.grad is not None])) == pytest.approx(max_norm, rel=1e-4)
+
+
+def test_scales_and_clears_gradients():
+    from omegaconf import OmegaConf
+
+    from seq_plugins.optim.fast_adam import FastAdam, FastAdamConfig
+
+    params = [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2, 2))]
+    optimizer = FastAdam(OmegaConf.structured(FastAdamConfig(lr=[1e-3], tpu=False)), params)
+    for p in params:
+        p.grad = torch.full_like(p, 3.0)
+    for c in (1, 1.0, 0.5, torch.tensor(2.0)):
+        optimizer.multiply_grads(c)
+    assert all(torch.equal(p.grad, torch.full_like(p, 3.0)) for p in params)
+    optimizer.zero_grad()
+    assert all(p.grad is None for p in params)

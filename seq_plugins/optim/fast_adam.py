@@ -6,7 +6,8 @@ on a GPU without apex, runs fairseq's own Python Adam: a chain of elementwise op
 the parameter in memory). Here torch's fused AdamW kernel does the whole update in one pass.
 
 Clipping (``--clip-norm``) is fairseq's too: the same float32 norm over all gradients and the same coefficient,
-with the per-tensor norms taken in one foreach call rather than one call per tensor.
+with the per-tensor norms taken in one foreach call rather than one call per tensor. Scaling the gradients by 1
+(fairseq's trainer divides them by the sample size, 1 sentence in FIND's trainings with --sentence-avg) is skipped.
 
 Two differences of formula are bridged: fairseq adds ``eps`` to sqrt(v) before the bias correction, torch's kernel
 after it, so the kernel gets eps / sqrt(1 - beta2^step); fairseq's weight decay is decoupled
@@ -68,6 +69,15 @@ class FastAdam(FairseqAdam):
             raise UsageError("--optimizer fast_adam: --fp16-adam-stats, --use-old-adam and --tpu need "
                              "--optimizer adam")
         self._optimizer = FusedFairseqAdam(params, **self.optimizer_config)
+
+    def multiply_grads(self, c):
+        if not torch.is_tensor(c) and c == 1:  # fairseq's trainer scales by 1 / sample_size: 1 with one sentence
+            return
+        super().multiply_grads(c)
+
+    def zero_grad(self):
+        for p in self.params:  # fairseq's does this, then torch's optimizer walks the parameters again
+            p.grad = None
 
     def clip_grad_norm(self, max_norm, aggregate_norm_fn=None):
         params = [p for p in self.params if p.grad is not None]
