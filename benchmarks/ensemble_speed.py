@@ -49,11 +49,16 @@ def add_or_mul_data(out):
     return os.path.join(out, "add-or-mul", "20", "fpa", "data-bin")
 
 
+def train_command(data, flags, updates, device):
+    """fairseq-train of ``updates`` updates in one epoch, no checkpoints, one log line."""
+    return [sys.executable, "-m", "fairseq_cli.train", data, "--user-dir", os.path.join(ROOT, "seq_plugins"), *flags,
+            "--max-update", str(updates), "--passes-per-epoch", str(updates), "--no-save", "--log-interval",
+            str(updates)] + (["--cpu"] if device == "cpu" else [])
+
+
 def train(data, flags, updates, device, threads):
     """(training seconds fairseq reports, whole process seconds) of one fairseq-train of ``updates`` updates."""
-    command = [sys.executable, "-m", "fairseq_cli.train", data, "--user-dir",
-               os.path.join(ROOT, "seq_plugins"), *flags, "--max-update", str(updates), "--passes-per-epoch",
-               str(updates), "--no-save", "--log-interval", str(updates)] + (["--cpu"] if device == "cpu" else [])
+    command = train_command(data, flags, updates, device)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), PYTHONWARNINGS="ignore")
     began = time.time()
     result = subprocess.run(command, capture_output=True, text=True, env=env)

@@ -21,7 +21,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.ensemble_speed import LEARNERS, add_or_mul_data, grid_flags  # noqa: E402
+from benchmarks.ensemble_speed import LEARNERS, add_or_mul_data, grid_flags, train_command  # noqa: E402
 
 TRAIN_LOOP = "train (fairseq_cli/train.py:"
 TRAIN_STEP = "Trainer.train_step (fairseq/trainer.py:"
@@ -57,9 +57,7 @@ def main():
         data = add_or_mul_data(tmp)
         raw = os.path.join(tmp, "profile.txt")
         command = [py_spy, "record", "--rate", str(args.rate), "--format", "raw", "--output", raw, "--",
-                   sys.executable, "-m", "fairseq_cli.train", data, "--user-dir", os.path.join(ROOT, "seq_plugins"),
-                   *grid_flags(args.learner, optimizer=args.optimizer), "--max-update", str(args.updates),
-                   "--passes-per-epoch", str(args.updates), "--no-save", "--log-interval", str(args.updates), "--cpu"]
+                   *train_command(data, grid_flags(args.learner, optimizer=args.optimizer), args.updates, "cpu")]
         load = os.getloadavg()[0]
         result = subprocess.run(command, capture_output=True, text=True,
                                 env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore"))

@@ -81,7 +81,7 @@ class FastAdam(FairseqAdam):
 
     def clip_grad_norm(self, max_norm, aggregate_norm_fn=None):
         params = [p for p in self.params if p.grad is not None]
-        if (len(params) < 2 or len({p.grad.device for p in params}) > 1
+        if (not params or len({p.grad.device for p in params}) > 1
                 or any(p.grad.is_sparse or hasattr(p, "expert") for p in params)):
             return super().clip_grad_norm(max_norm, aggregate_norm_fn)  # cases fairseq treats apart
         grads = [p.grad.detach() for p in params]
