@@ -62,6 +62,8 @@ def test_groups_means_and_fractions(tmp_path, capsys):
             "5.00 ± 0.00 |" in table)
     assert ("| transformer | 1/3 (1 failed) | – | 7.0 | 0.00 (0/1) | 0.00 (0/1) | 1.00 (1/1) | 20.00 | 30.00 |"
             in table)
+    assert ("\n- arch=lstm, seed 1: mul 5.00, add 10.00\n- arch=lstm, seed 2: mul 5.00, add 12.00\n"
+            "- arch=lstm, seed 3: mul 5.00, add 14.00\n- arch=transformer, seed 1: add 20.00, mul 30.00\n" in table)
     assert table.endswith("\n- arch=lstm, seed 1 -> mul\n- arch=lstm, seed 2 -> mul\n- arch=lstm, seed 3 -> add\n"
                           "- arch=transformer, seed 1 -> none: output b^75 for T's a^20 (T: b^40)\n")
     assert "4 of 6 runs finished" in table

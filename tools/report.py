@@ -9,7 +9,8 @@ follow none, and the description length of each candidate (mean ± SD, in bits; 
 in blocks of more than one example, as hierar-or-linear's 4, also divided by the block size, as FIND's Table 1d).
 Prints the table as Markdown and writes ``report.md``, ``report.csv``, ``fpa.png`` (bars per learner and rule) and
 ``description_length.png`` (each run a point, with the mean ± SD per learner) into --out (default: the results
-directory, when there is one). With FPA, one line per seed follows the table: the rule it follows, or why none.
+directory, when there is one). With FPA, one line per seed follows the table: the rule it follows, or why none;
+with description lengths, one line per seed gives each candidate's, the cheapest first.
 Works on a sweep that is still running or partly failed.
 """
 import argparse
@@ -143,6 +144,8 @@ def summarize(key, group, axes, rules, candidates, blocked, prefix_length=0):
         row["label"] = key[axes.index("sweep")][prefix_length:] + ("" if row["label"] == "all runs"
                                                                    else f", {row['label']}")
     row["lengths"] = lengths
+    row["seed_lengths"] = [(r["config"].get("seed"), r["description_length"]) for r in results
+                           if r.get("description_length")]
     return row
 
 
@@ -164,6 +167,13 @@ def seed_lines(rows):
     """One line per seed with FPA: the rule it follows on every probe, or why it follows none."""
     return [f"- {row['label']}, seed {seed} -> {rule or 'none' + (f': {why}' if why else '')}"
             for row in rows for seed, rule, why in row["seeds"]]
+
+
+def seed_length_lines(rows):
+    """One line per seed with description lengths: each candidate's, in bits, the cheapest first."""
+    return [f"- {row['label']}, seed {seed}: " + ", ".join(f"{rule} {bits:.2f}" for rule, bits in
+                                                          sorted(lengths.items(), key=lambda item: item[1]))
+            for row in rows for seed, lengths in row["seed_lengths"]]
 
 
 def per_block_label(rule, sizes):
@@ -255,6 +265,9 @@ def report(sweep_dirs, out):
     rows = [summarize(key, group, axes, rules, candidates, blocked, prefix_length) for key, group in groups.items()]
     metrics = [m for m in METRICS if any(row[f"{m[0]}_mean"] is not None for row in rows)]
     table = markdown(rows, axes, metrics, rules, candidates, blocked)
+    if candidates:
+        table += "\nPer seed: each candidate's description length (bits), the cheapest first\n\n" + "\n".join(
+            seed_length_lines(rows)) + "\n"
     if rules:
         table += "\nPer seed: the rule it follows on every probe, or why it follows none\n\n" + "\n".join(
             seed_lines(rows)) + "\n"
