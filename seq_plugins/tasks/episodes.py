@@ -46,6 +46,7 @@ def _relabel(commands, words, meanings):
 class EpisodeType:
     num_support = num_queries = 20
     test_name = None
+    reads_support = True  # False: a batch of a standard seq2seq training, for a learner without memory
 
     def __init__(self, num_support=None, num_queries=None):
         self.num_support = num_support or self.num_support
@@ -211,9 +212,91 @@ def _length_train(low, high):
     return [c for c in _split("length")[0] if low <= len(_meaning(c)) <= high]
 
 
+class StandardTraining(EpisodeType):
+    """Lake's standard seq2seq baseline: an "episode" is a batch of 40 commands of the split's training set with
+    fixed meanings and no support set (train with ``--no-memory``), so that both learners see as many items per
+    update; the test episode is the meta-trained type's. ``always`` are commands put in every batch as they are (the
+    bare primitive of add jump, which Lake over-represents, "included in every batch")."""
+
+    num_support, num_queries = 0, 40
+    reads_support = False
+    meta_type = None
+    always = ()
+
+    def pool(self):
+        raise NotImplementedError
+
+    def relabeling(self, rng):
+        """(words, meanings) renaming the drawn commands; none by default."""
+        return {}, {}
+
+    def draw(self, rng, training):
+        pool = [c for c in self.pool() if c not in self.always]
+        drawn = _choose(rng, pool, self.num_queries - len(self.always), f"{self.name} batch")
+        words, meanings = self.relabeling(rng)
+        return {"support": [], "query": _relabel(self.always, {}, {}) + _relabel(drawn, words, meanings),
+                "id": (tuple(sorted(words.items())), tuple(drawn))}
+
+    @classmethod
+    def vocabulary(cls):
+        return cls.meta_type.vocabulary()
+
+    def test_episode(self, rng):
+        return self.meta_type().test_episode(rng)
+
+
+class StandardAddJump(StandardTraining):
+    """The add-jump training commands (jump only alone); jump in every batch."""
+
+    name = "scan_prim_standard"
+    meta_type = PrimitivePermutation
+    test_name = "add jump"
+    always = ("jump",)
+
+    def pool(self):
+        return sorted(set(_split("addprim_jump")[0]))
+
+
+class StandardAddJumpAugmented(StandardAddJump):
+    """All SCAN commands with their four primitive slots renamed, a new draw per batch, to four distinct primitives
+    of walk, look, run and 1..20, each with its one fixed meaning (7 means I_7); jump only alone, in every batch."""
+
+    name = "scan_prim_augmentation_standard"
+    meta_type = PrimitiveAugmentation
+
+    def pool(self):
+        return _commands()
+
+    def relabeling(self, rng):
+        fixed = dict(zip(SLOT_WORDS, SLOT_MEANINGS))
+        chosen = _choose(rng, [w for w in SLOT_WORDS if w != "jump"], len(scan.PRIMITIVES), "slots")
+        return (dict(zip(scan.PRIMITIVES, chosen)),
+                {scan.ACTIONS[p]: fixed[w] for p, w in zip(scan.PRIMITIVES, chosen)})
+
+
+class StandardAroundRight(StandardTraining):
+    name = "scan_around_right_standard"
+    meta_type = AroundRight
+    test_name = "around right"
+
+    def pool(self):
+        return sorted(set(_split("template_around_right")[0]))
+
+
+class StandardLength(StandardTraining):
+    name = "scan_length_standard"
+    meta_type = Length
+    test_name = "length"
+
+    def pool(self):
+        return sorted(set(_split("length")[0]))
+
+
 EPISODE_TYPES = {"me": MutualExclusivity, "scan_prim_permutation": PrimitivePermutation,
                  "scan_prim_augmentation": PrimitiveAugmentation, "scan_around_right": AroundRight,
-                 "scan_length": Length}
+                 "scan_length": Length, "scan_prim_standard": StandardAddJump,
+                 "scan_prim_augmentation_standard": StandardAddJumpAugmented,
+                 "scan_around_right_standard": StandardAroundRight, "scan_length_standard": StandardLength}
 
 
 def episode_type(name, num_support=None, num_queries=None):

@@ -53,10 +53,10 @@ def encode(dictionary, words, what):
 
 
 def pad_right(sequences, pad):
-    out = torch.full((len(sequences), max(map(len, sequences))), pad, dtype=torch.long)
+    out = torch.full((len(sequences), max(map(len, sequences), default=0)), pad, dtype=torch.long)
     for i, seq in enumerate(sequences):
         out[i, :len(seq)] = torch.tensor(seq)
-    return out, torch.tensor([len(s) for s in sequences])
+    return out, torch.tensor([len(s) for s in sequences], dtype=torch.long)
 
 
 def collate_episode(episode, src_dict, tgt_dict, score_support):
@@ -130,6 +130,12 @@ class MetaSeq2SeqEpisodesTask(FairseqTask):
         kind = episodes.episode_type(str(cfg.episode_type))
         words, actions = episodes.shared_vocabularies() if cfg.shared_vocabulary else kind.vocabulary()
         return cls(cfg, build_dictionary(words), build_dictionary(actions))
+
+    def build_model(self, cfg, from_checkpoint=False):
+        if not self.kind.reads_support and not getattr(cfg, "no_memory", True):
+            raise UsageError(f"--episode-type {self.cfg.episode_type} trains standard seq2seq without a support set: "
+                             "add --no-memory")
+        return super().build_model(cfg, from_checkpoint)
 
     @property
     def source_dictionary(self):
