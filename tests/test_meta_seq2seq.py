@@ -263,3 +263,76 @@ def test_fairseq_train_end_to_end_and_evaluation(tmp_path):
                       "--save-dir", str(save / "y"), *common])
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].endswith("me support: cannot draw 9 distinct items from a pool of 4")
+
+
+STANDARD = {"scan_prim_standard": "scan_prim_permutation", "scan_prim_augmentation_standard": "scan_prim_augmentation",
+            "scan_around_right_standard": "scan_around_right", "scan_length_standard": "scan_length"}
+
+
+@pytest.mark.parametrize("kind", sorted(STANDARD))
+def test_standard_training_batches_have_fixed_meanings_and_the_meta_types_test(kind):
+    task = make_task(kind)
+    fixed = dict(zip(episodes.SLOT_WORDS, episodes.SLOT_MEANINGS))
+    renamings = set()
+    for i in range(20):
+        episode = task.training_episode(1, i)
+        assert episode["support"] == [] and len(episode["query"]) == 40
+        sources = [s for s, _ in episode["query"]]
+        assert len({tuple(s) for s in sources}) == 40
+        if kind.startswith("scan_prim"):  # jump in every batch, and only alone
+            assert sources[0] == ["jump"] and all("jump" not in s for s in sources[1:])
+        words = dict(episode["id"][0])  # canonical primitive -> its word in this batch (renamed types only)
+        assert all(w != "jump" for w in words.values())
+        canonical = {w: p for p, w in words.items()}
+        meaning = {scan.ACTIONS[p]: fixed[w] for p, w in words.items()}  # every word keeps its one meaning
+        for source, target in episode["query"][1 if kind.startswith("scan_prim") else 0:]:
+            command = " ".join(canonical.get(w, w) for w in source)
+            assert target == [meaning.get(a, a) for a in scan.interpret(command)]
+        renamings.add(tuple(sorted(words.items())))
+        batch = collate_episode(episode, task.src_dict, task.tgt_dict, score_support=True)
+        assert batch["net_input"]["support_src"].shape == (0, 0) and batch["nsentences"] == 40
+    assert len(renamings) == (20 if kind == "scan_prim_augmentation_standard" else 1)
+    assert task.test_episode() == make_task(STANDARD[kind]).test_episode()
+    assert (task.src_dict.symbols, task.tgt_dict.symbols) == (make_task(STANDARD[kind]).src_dict.symbols,
+                                                              make_task(STANDARD[kind]).tgt_dict.symbols)
+
+
+def test_a_cell_run_writes_its_result_file_and_standard_training_needs_no_memory(tmp_path):
+    """tools.meta_seq2seq_run end to end at 3 episodes: the standard seq2seq baseline of add jump."""
+    import json
+
+    results = tmp_path / "results"
+    run = ["python", "-m", "tools.meta_seq2seq_run"]
+    result = run_cli([*run, "cell", "add_jump_seq2seq", "1", "--episodes", "3", "--results", str(results),
+                      "--runs", str(tmp_path / "runs")], timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads((results / "add_jump_seq2seq" / "seed1.json").read_text())
+    assert (record["cell"], record["seed"], record["episodes"], record["flags"]) == (
+        "add_jump_seq2seq", 1, 3, ["--no-memory"])
+    assert record["metrics"]["test_n"] == 7706 and 0 <= record["metrics"]["test_correct"] <= 7706
+    assert record["cpu_s"] > 0 and record["wall_s"] > 0 and record["commands"]["train"][0].endswith("fairseq-train")
+    assert record["curve"]["points"] == []  # logged every 100 episodes (read_ours: tests/test_compare_original.py)
+    again = run_cli([*run, "cell", "add_jump_seq2seq", "1", "--episodes", "3", "--results", str(results)])
+    assert again.returncode == 0 and "is done" in again.stdout  # not rerun
+
+    result = run_cli(["fairseq-train", "--user-dir", "seq_plugins", "--task", "meta_seq2seq_episodes", "--episode-type",
+                      "scan_prim_standard", "--arch", "meta_seq2seq", "--max-update", "1", "--batch-size", "1",
+                      "--save-dir", str(tmp_path / "x")])
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].endswith("trains standard seq2seq without a support set: add --no-memory")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["cell", "add_jump", "1"], "unknown cell 'add_jump'; choose from me, add_jump_permutation,"),
+    (["cell", "me", "one"], "seed 'one': expected a non-negative integer"),
+    (["train", "fly", "1", "100"], "unknown episode type 'fly'; choose from me, scan_prim_permutation,"),
+    (["train", "me", "1.5", "100"], "seed '1.5': expected a non-negative integer"),
+])
+def test_a_run_with_a_bad_cell_episode_type_or_seed_is_one_line(args, message):
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    result = (subprocess.run(["bash", "tools/reproduce_meta_seq2seq.sh", *args[1:]], cwd=ROOT, capture_output=True,
+                             text=True) if args[0] == "train" else run_cli(["python", "-m", "tools.meta_seq2seq_run", *args]))
+    assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1

@@ -28,6 +28,7 @@ from tools.atomic_files import read_json, write_json
 PROG = command_name("python -m tools.meta_seq2seq_run")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "docs", "results", "meta_seq2seq", "runs")
+RUNS = os.path.join(ROOT, "runs", "meta_seq2seq")
 EPISODE_TYPES = ("me", "scan_prim_permutation", "scan_prim_augmentation", "scan_around_right", "scan_length",
                  "scan_prim_standard", "scan_prim_augmentation_standard", "scan_around_right_standard",
                  "scan_length_standard")
@@ -77,7 +78,7 @@ def train_flags(episode_type, seed, episodes, save_dir):
     return ["--user-dir", "seq_plugins", "--task", "meta_seq2seq_episodes", "--episode-type", episode_type,
             "--arch", "meta_seq2seq", "--criterion", "cross_entropy_acc", "--optimizer", "adam",
             "--lr-scheduler", "fixed", "--lr", "0.001,0.001,0.001,0.001,0.001,0.0001", "--clip-norm", "50",
-            "--max-update", str(episodes), "--episodes-per-epoch", str(episodes // 10), "--batch-size", "1",
+            "--max-update", str(episodes), "--episodes-per-epoch", str(max(1, episodes // 10)), "--batch-size", "1",
             "--num-workers", "0", "--seed", str(seed), "--save-dir", save_dir, "--no-epoch-checkpoints",
             "--log-format", "simple", "--log-interval", "100"]
 
@@ -143,22 +144,17 @@ def commit():
     return head + ("+changes" if dirty else "") if head else "unknown"
 
 
-def result_path(cell, seed):
-    return os.path.join(RESULTS, cell, f"seed{seed}.json")
-
-
-def run_cell(cell_name, seed, episodes=EPISODES):
+def run_cell(cell_name, seed, episodes=EPISODES, results=RESULTS, runs=RUNS):
     from tools.originals.meta_seq2seq import read_ours
 
     if cell_name not in CELLS:
         raise UsageError(f"unknown cell {cell_name!r}; choose from {', '.join(CELLS)}")
-    path = result_path(cell_name, seed)
+    path = os.path.join(results, cell_name, f"seed{seed}.json")
     if os.path.exists(path):
         print(f"{path} exists: cell {cell_name} seed {seed} is done")
         return read_json(path)
     cell = CELLS[cell_name]
-    out = os.path.join(ROOT, "runs", "meta_seq2seq", f"{cell_name}_{seed}" + ("" if episodes == EPISODES
-                                                                                else f"_{episodes}"))
+    out = os.path.join(runs, f"{cell_name}_{seed}" + ("" if episodes == EPISODES else f"_{episodes}"))
     revision = commit()
     commands = train_and_test(cell.episode_type, seed, episodes, list(cell.flags), out)
     test = read_json(os.path.join(out, "test.json"))
@@ -176,10 +172,9 @@ def run_cell(cell_name, seed, episodes=EPISODES):
         "commit": revision, "cpu_s": round(timing["cpu_s"] + timing.get("test_cpu_s", 0), 1),
         "wall_s": round(timing["wall_s"] + timing.get("test_wall_s", 0), 1), "threads": 1,
     }
-    if episodes == EPISODES:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        write_json(path, result)
-        print(f"wrote {path}")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_json(path, result)
+    print(f"wrote {path}")
     m = result["metrics"]
     print(f"{cell_name} seed {seed}: {m['test_accuracy']:.2f}% of {m['test_n']} test queries "
           f"(paper {cell.paper_mean}%), {result['cpu_s'] / 60:.1f} CPU-min")
@@ -201,7 +196,9 @@ def build_parser():
     cell.add_argument("cell", help=f"one of {', '.join(CELLS)}")
     cell.add_argument("seed")
     cell.add_argument("--episodes", type=int, default=EPISODES,
-                      help="training episodes; a result file is written only at the paper's 10,000")
+                      help="training episodes (default: the paper's 10,000; the ledger reads no other budget)")
+    cell.add_argument("--results", default=RESULTS, help="where result files go (default: %(default)s)")
+    cell.add_argument("--runs", default=RUNS, help="where the run directories go (default: %(default)s)")
     verbs.add_parser("list", help="the cells and the seeds whose result files exist")
     train = verbs.add_parser("train", help="one run of any episode type and flags")
     train.add_argument("episode_type", help=f"one of {', '.join(EPISODE_TYPES)}")
@@ -219,11 +216,13 @@ def main(argv=None):
     if args.verb == "cell":
         if args.cell not in CELLS:
             raise UsageError(f"unknown cell {args.cell!r}; choose from {', '.join(CELLS)}")
-        return run_cell(args.cell, seed, args.episodes)
+        if args.episodes < 1:
+            raise UsageError(f"--episodes {args.episodes}: expected at least 1")
+        return run_cell(args.cell, seed, args.episodes, args.results, args.runs)
     episodes = parse_count(args.episodes, "episodes")
     check_episode_type(args.episode_type)
     name = os.environ.get("RUN_NAME") or f"{args.episode_type}_{episodes}_{seed}"
-    out = os.environ.get("OUT_DIR") or os.path.join(ROOT, "runs", "meta_seq2seq", name)
+    out = os.environ.get("OUT_DIR") or os.path.join(RUNS, name)
     train_and_test(args.episode_type, seed, episodes, args.extra, out)
 
 
