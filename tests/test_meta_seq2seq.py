@@ -306,8 +306,8 @@ def test_a_cell_run_writes_its_result_file_and_standard_training_needs_no_memory
     result = run_cli([*run, "cell", "add_jump_seq2seq", "1", "--episodes", "3", "--results", str(results),
                       "--runs", str(tmp_path / "runs")], timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    record = json.loads((results / "add_jump_seq2seq" / "seed1.json").read_text())
-    assert (record["cell"], record["seed"], record["episodes"], record["flags"]) == (
+    record = json.loads((results / "meta_seq2seq" / "runs" / "add_jump_seq2seq" / "seed1.json").read_text())
+    assert (record["cell"], record["seed"], record["config"]["episodes"], record["config"]["flags"]) == (
         "add_jump_seq2seq", 1, 3, ["--no-memory"])
     assert record["metrics"]["test_n"] == 7706 and 0 <= record["metrics"]["test_correct"] <= 7706
     assert record["cpu_s"] > 0 and record["wall_s"] > 0 and record["commands"]["train"][0].endswith("fairseq-train")

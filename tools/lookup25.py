@@ -45,6 +45,9 @@ def build_parser():
     parser.add_argument("--sweeps", type=int, help="full-batch updates (default: 800 fixed, 2,000 variable)")
     parser.add_argument("--out", help="output directory (default runs/lookup25/<variant>-seed<seeds>)")
     parser.add_argument("--markdown", action="store_true", help="also print the seeds as a Markdown table")
+    parser.add_argument("--results", metavar="DIR",
+                        help="also write each seed's result file for the claims ledger: "
+                             "DIR/lookup25/runs/<variant>/seed<k>.json (the ledger reads docs/results)")
     add_threads_option(parser, "1, the fastest here")
     return parser
 
@@ -147,7 +150,10 @@ def run_seed(config, seed, out):
     stable = len(train_correct) + 1
     while stable > 1 and train_correct[stable - 2] == n_train:
         stable -= 1
-    return {"seed": seed, **summary, "converged_sweep": converged,
+    every = max(1, len(task.history["loss"]) // 100)  # about 100 points of the per-sweep curve
+    curve = [[k + 1, round(task.history["loss"][k], 6), task.history["train_correct"][k], task.history[
+        "heldout_correct"][k]] for k in range(0, len(task.history["loss"]), every)]
+    return {"seed": seed, **summary, "converged_sweep": converged, "curve": curve,
             "all_correct_from_sweep": stable if stable <= len(train_correct) else None,
             "loop_seconds": round(task.state.loop_seconds, 3),
             "loop_cpu_seconds": round(task.state.loop_cpu_seconds, 3), "checkpoint": os.path.join(save_dir, CHECKPOINT),
@@ -215,6 +221,8 @@ def main(argv=None):
     write_json(os.path.join(out, "result.json"), {"variant": variant, "config": config, "summary": summary,
                                                   "threads": threads, "runs": runs,
                                                   "command": ["python", "-m", "tools.lookup25", *argv]})
+    if args.results:
+        write_ledger_results(args.results, variant, config, runs, threads, argv)
     if n > 1:
         print(f"{n} seeds: training 100% in {summary['train_all_correct']}, held-out mean "
               f"{summary['heldout_correct_mean']:.1f}/5, all 5 held-out in {summary['heldout_all_correct']}, "
@@ -223,6 +231,23 @@ def main(argv=None):
         print(markdown_table(runs))
     print(f"wall time {summary['wall_seconds']:.1f} s (imports included); result: {os.path.join(out, 'result.json')}")
     return runs
+
+
+def write_ledger_results(results, variant, config, runs, threads, argv):
+    from tools.result_files import commit, result_path, write_result
+
+    revision = commit()
+    for run in runs:
+        write_result(result_path("lookup25", variant, run["seed"], results), study="lookup25", cell=variant,
+                     seed=run["seed"], config=config,
+                     metrics={"heldout_correct": run["heldout"]["correct"], "heldout_total": run["heldout"]["total"],
+                              "train_correct": run["train"]["correct"], "train_total": run["train"]["total"],
+                              "converged_sweep": run["converged_sweep"]},
+                     curve={"x": "sweep", "y": "training loss, training and held-out sequences right (before the "
+                                             "sweep's update)", "points": run["curve"]},
+                     commands={"train": ["python", "-m", "tools.lookup25", *argv],
+                               "fairseq_train_equivalent": run["fairseq_train_command"]},
+                     commit=revision, cpu_s=run["loop_cpu_seconds"], wall_s=run["loop_seconds"], threads=threads)
 
 
 def cli():

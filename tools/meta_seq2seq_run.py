@@ -6,8 +6,8 @@ its result file, the small JSON the claims ledger reads.
     python -m tools.meta_seq2seq_run train scan_prim_permutation 1 10000 [fairseq-train flags...]
 
 ``cell`` trains into runs/meta_seq2seq/<cell>_<seed>/ (fairseq-train resumes from its checkpoint_last.pt when the
-run was cut off) and writes docs/results/meta_seq2seq/runs/<cell>/seed<seed>.json: the test episode's greedy exact
-match, the training loss every 100 episodes, the commands, the commit, CPU and wall time. A cell whose result
+run was cut off) and writes docs/results/meta_seq2seq/runs/<cell>/seed<seed>.json (tools/result_files.py): the test
+episode's greedy exact match, the training loss every 100 episodes, the commands, the commit, CPU and wall time. A cell whose result
 file exists is not rerun. ``train`` is what tools/reproduce_meta_seq2seq.sh runs: any episode type and flags, into
 $OUT_DIR or runs/meta_seq2seq/<RUN_NAME or TYPE_EPISODES_SEED>, with the test result in test.json there.
 
@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 from seq_cli import OneLineArgumentParser, UsageError, command_name, console
 from tools.atomic_files import read_json, write_json
+from tools.result_files import RESULTS, commit, read_cell, read_result, relative_command, result_path, write_result
 
 PROG = command_name("python -m tools.meta_seq2seq_run")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(ROOT, "docs", "results", "meta_seq2seq", "runs")
+STUDY = "meta_seq2seq"
 RUNS = os.path.join(ROOT, "runs", "meta_seq2seq")
 EPISODE_TYPES = ("me", "scan_prim_permutation", "scan_prim_augmentation", "scan_around_right", "scan_length",
                  "scan_prim_standard", "scan_prim_augmentation_standard", "scan_around_right_standard",
@@ -136,23 +137,15 @@ def train_and_test(episode_type, seed, episodes, extra, out):
     return {"train": train, "test": test}
 
 
-def commit():
-    """HEAD's commit, with "+changes" when the work tree differs from it."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
-    return head + ("+changes" if dirty else "") if head else "unknown"
-
-
 def run_cell(cell_name, seed, episodes=EPISODES, results=RESULTS, runs=RUNS):
     from tools.originals.meta_seq2seq import read_ours
 
     if cell_name not in CELLS:
         raise UsageError(f"unknown cell {cell_name!r}; choose from {', '.join(CELLS)}")
-    path = os.path.join(results, cell_name, f"seed{seed}.json")
+    path = result_path(STUDY, cell_name, seed, results)
     if os.path.exists(path):
         print(f"{path} exists: cell {cell_name} seed {seed} is done")
-        return read_json(path)
+        return read_result(path, STUDY, cell_name)
     cell = CELLS[cell_name]
     out = os.path.join(runs, f"{cell_name}_{seed}" + ("" if episodes == EPISODES else f"_{episodes}"))
     revision = commit()
@@ -160,31 +153,26 @@ def run_cell(cell_name, seed, episodes=EPISODES, results=RESULTS, runs=RUNS):
     test = read_json(os.path.join(out, "test.json"))
     timing = read_json(os.path.join(out, "timing.json"))
     curve = read_ours(out)["loss_nats"]
-    result = {
-        "study": "meta_seq2seq", "cell": cell_name, "seed": seed, "episodes": episodes,
-        "episode_type": cell.episode_type, "flags": list(cell.flags),
-        "metrics": {"test_accuracy": 100 * test["not_in_support"]["accuracy"],
-                    "test_correct": test["not_in_support"]["correct"], "test_n": test["not_in_support"]["n"],
-                    "support_accuracy": 100 * test["in_support"]["accuracy"] if test["in_support"]["n"] else None},
-        "curve": {"x": "episode", "y": "training loss (nats), mean of the 100 episodes before",
-                  "points": [[e, round(curve[e], 5)] for e in sorted(curve)]},
-        "commands": {k: [os.path.relpath(a, ROOT) if os.path.isabs(a) else a for a in v] for k, v in commands.items()},
-        "commit": revision, "cpu_s": round(timing["cpu_s"] + timing.get("test_cpu_s", 0), 1),
-        "wall_s": round(timing["wall_s"] + timing.get("test_wall_s", 0), 1), "threads": 1,
-    }
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_json(path, result)
+    metrics = {"test_accuracy": 100 * test["not_in_support"]["accuracy"], "test_correct": test["not_in_support"][
+        "correct"], "test_n": test["not_in_support"]["n"],
+        "support_accuracy": 100 * test["in_support"]["accuracy"] if test["in_support"]["n"] else None}
+    write_result(path, study=STUDY, cell=cell_name, seed=seed,
+                 config={"episodes": episodes, "episode_type": cell.episode_type, "flags": list(cell.flags)},
+                 metrics=metrics,
+                 curve={"x": "episode", "y": "training loss (nats), mean of the 100 episodes before",
+                        "points": [[e, round(curve[e], 5)] for e in sorted(curve)]},
+                 commands={k: relative_command(v) for k, v in commands.items()}, commit=revision,
+                 cpu_s=round(timing["cpu_s"] + timing.get("test_cpu_s", 0), 1),
+                 wall_s=round(timing["wall_s"] + timing.get("test_wall_s", 0), 1), threads=1)
     print(f"wrote {path}")
-    m = result["metrics"]
-    print(f"{cell_name} seed {seed}: {m['test_accuracy']:.2f}% of {m['test_n']} test queries "
-          f"(paper {cell.paper_mean}%), {result['cpu_s'] / 60:.1f} CPU-min")
-    return result
+    print(f"{cell_name} seed {seed}: {metrics['test_accuracy']:.2f}% of {metrics['test_n']} test queries "
+          f"(paper {cell.paper_mean}%), {(timing['cpu_s'] + timing['test_cpu_s']) / 60:.1f} CPU-min")
+    return read_result(path, STUDY, cell_name)
 
 
 def list_cells():
     for name, cell in CELLS.items():
-        done = sorted(int(f[4:-5]) for f in os.listdir(os.path.join(RESULTS, name))) if os.path.isdir(
-            os.path.join(RESULTS, name)) else []
+        done = [record["seed"] for record in read_cell(STUDY, name)]
         print(f"{name:<44} {cell.episode_type:<32} {' '.join(cell.flags):<24} seeds done: "
               f"{','.join(map(str, done)) or '-'} (of {cell.seeds})")
 
@@ -197,7 +185,8 @@ def build_parser():
     cell.add_argument("seed")
     cell.add_argument("--episodes", type=int, default=EPISODES,
                       help="training episodes (default: the paper's 10,000; the ledger reads no other budget)")
-    cell.add_argument("--results", default=RESULTS, help="where result files go (default: %(default)s)")
+    cell.add_argument("--results", default=RESULTS,
+                      help="the folder of every study's results: <it>/meta_seq2seq/runs/<cell>/seed<N>.json")
     cell.add_argument("--runs", default=RUNS, help="where the run directories go (default: %(default)s)")
     verbs.add_parser("list", help="the cells and the seeds whose result files exist")
     train = verbs.add_parser("train", help="one run of any episode type and flags")
