@@ -30,5 +30,7 @@ setup(
         "seq-bouncing-balls-baselines = tools.bouncing_balls_baselines:cli",
         "seq-compare-original = tools.compare_original:cli",
         "seq-split-ensemble = tools.split_ensemble:cli",
+        "seq-ledger = tools.ledger:cli",
+        "seq-meta-run = tools.meta_seq2seq_run:cli",
     ]},
 )

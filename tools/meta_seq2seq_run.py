@@ -216,6 +216,7 @@ def main(argv=None):
 
 
 def cli():
+    """The seq-meta-run command (setup.py)."""
     console(main, PROG)
 
 
