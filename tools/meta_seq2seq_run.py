@@ -16,15 +16,13 @@ clipped at 50, one thread.
 """
 import argparse
 import os
-import resource
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 
 from seq_cli import OneLineArgumentParser, UsageError, command_name, console
 from tools.atomic_files import read_json, write_json
-from tools.result_files import RESULTS, commit, read_cell, read_result, relative_command, result_path, write_result
+from tools.result_files import (RESULTS, commit, read_cell, read_result, relative_command, result_path, timed,
+                                write_result)
 
 PROG = command_name("python -m tools.meta_seq2seq_run")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -100,16 +98,6 @@ def check_episode_type(name):
     return name
 
 
-def timed(command, log, env):
-    """Run ``command`` with stdout and stderr appended to ``log``; (exit status, CPU seconds, wall seconds)."""
-    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
-    with open(log, "a") as f:
-        status = subprocess.run(command, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT, check=False).returncode
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return status, cpu, time.monotonic() - start
-
-
 def bin_path(name):
     return os.path.join(os.path.dirname(sys.executable), name)
 
@@ -137,17 +125,22 @@ def train_and_test(episode_type, seed, episodes, extra, out):
     return {"train": train, "test": test}
 
 
-def run_cell(cell_name, seed, episodes=EPISODES, results=RESULTS, runs=RUNS):
+def run_cell(cell_name, seed, episodes=EPISODES, results=RESULTS, runs=RUNS, run_dir=None):
+    """Train and test one seed of a cell into ``run_dir`` (default: runs/<cell>_<seed>) unless its result file
+    exists; the cell's record."""
     from tools.originals.meta_seq2seq import read_ours
 
     if cell_name not in CELLS:
         raise UsageError(f"unknown cell {cell_name!r}; choose from {', '.join(CELLS)}")
+    if episodes != EPISODES and os.path.abspath(results) == RESULTS:
+        raise UsageError(f"--episodes {episodes}: the ledger's result files are of the paper's {EPISODES:,} episodes; "
+                         "give another --results folder")
     path = result_path(STUDY, cell_name, seed, results)
     if os.path.exists(path):
         print(f"{path} exists: cell {cell_name} seed {seed} is done")
         return read_result(path, STUDY, cell_name)
     cell = CELLS[cell_name]
-    out = os.path.join(runs, f"{cell_name}_{seed}" + ("" if episodes == EPISODES else f"_{episodes}"))
+    out = run_dir or os.path.join(runs, f"{cell_name}_{seed}" + ("" if episodes == EPISODES else f"_{episodes}"))
     revision = commit()
     commands = train_and_test(cell.episode_type, seed, episodes, list(cell.flags), out)
     test = read_json(os.path.join(out, "test.json"))

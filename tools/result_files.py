@@ -9,7 +9,9 @@ cell fixes, e.g. its training budget), the final ``metrics``, the training ``cur
 """
 import json
 import os
+import resource
 import subprocess
+import time
 
 from seq_cli import UsageError
 from tools.atomic_files import write_json
@@ -17,6 +19,17 @@ from tools.atomic_files import write_json
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "docs", "results")
 KEYS = ("study", "cell", "seed", "config", "metrics", "curve", "commands", "commit", "cpu_s", "wall_s", "threads")
+
+
+def timed(command, log, env, cwd=ROOT, append=True):
+    """Run ``command`` with stdout and stderr into ``log``; (exit status, CPU seconds of it and its children, wall
+    seconds)."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+    with open(log, "a" if append else "w") as f:
+        status = subprocess.run(command, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT, check=False).returncode
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return status, cpu, time.monotonic() - start
 
 
 def result_path(study, cell, seed, results=RESULTS):

@@ -7,17 +7,25 @@ on the validation or test episodes). Both draw their episodes with their own gen
 training recipe, not the same episodes. Printed per seed: the training loss (nats) every 1,000 episodes, the
 plateau exit (the first logged episode whose 100-episode mean loss is below --plateau-nats), and the final
 generalization and retrieval accuracy. A seed whose both sides finished is not rerun.
+
+For the SCAN episode types the final accuracy is the paper's: the split's whole test set, which the original's
+train.py never scores (it validates on 5 episodes of 20 commands); its trained net.tar is decoded on the test episode
+our generator builds by its own code (tools/originals/meta_seq2seq_test.py). Our side is then the ledger's run of
+the type's cell (tools/meta_seq2seq_run.py), and at the paper's 10,000 episodes both sides write result files
+(docs/results/meta_seq2seq/runs/<cell>/ and docs/results/meta_seq2seq_original/runs/<cell>/).
 """
 import json
 import math
 import os
 import re
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from seq_cli import UsageError, parse_int_ranges
-from tools.originals import ROOT, seeded_command
-from tools.atomic_files import write_json
+from tools.atomic_files import read_json, write_json
+from tools.originals import ROOT, THREAD_VARIABLES, seeded_command
+from tools.result_files import RESULTS, commit, relative_command, result_path, timed, write_result
 
 REPOSITORY = "facebookresearch/meta_seq2seq"
 COMMIT = "59c3b4aafebf387bcd4e45626d8d91b66e6e5dff"
@@ -32,6 +40,10 @@ RUNTIME_PATCHES = []
 EPISODE_TYPES = {"me": "ME", "scan_prim_permutation": "scan_prim_permutation",
                  "scan_prim_augmentation": "scan_prim_augmentation", "scan_around_right": "scan_around_right",
                  "scan_length": "scan_length"}
+# the cell of Lake's tables each episode type trains, with no lesion
+BASE_CELLS = {"scan_prim_permutation": "add_jump_permutation", "scan_prim_augmentation": "add_jump_augmentation",
+              "scan_around_right": "around_right", "scan_length": "length"}
+EPISODES = 10_000  # the paper's budget: only such runs get result files
 ORIGINAL_LINE = re.compile(r"\((\d+) \d+% finished\) TrainLoss: ([\d.]+), ValAccRetrieval: ([\d.]+), "
                            r"ValAccGeneralize: ([\d.]+)")
 OURS_LINE = re.compile(r"\| train_inner \| .* loss=([\d.]+),.* num_updates=(\d+)")
@@ -96,20 +108,13 @@ def run_side(side, checkout, args, seed, out):
     os.makedirs(run_dir, exist_ok=True)
     if side == "original":
         log = os.path.join(run_dir, "train.log")
-        if os.path.exists(log) and read_original(log)["final"]:
-            return
-        # the original evaluates instead of training when its model file exists: a stopped run starts over
-        if os.path.exists(os.path.join(run_dir, "net.tar")):
-            os.remove(os.path.join(run_dir, "net.tar"))
-        data = os.path.join(run_dir, "data")  # train.py reads data/ relative to its working directory
-        if not os.path.islink(data):
-            os.symlink(os.path.join(checkout, "data"), data)
-        command, env = original_command(checkout, args.episode_type, seed, args.episodes, os.path.abspath(run_dir))
-        with open(log, "w") as f:
-            subprocess.run(command, cwd=run_dir, env=env, stdout=f, stderr=subprocess.STDOUT, check=False)
-        if not read_original(log)["final"]:
-            raise UsageError(f"the original's seed {seed} did not finish; see {log}")
-    else:
+        if not (os.path.exists(log) and read_original(log)["final"]):
+            train_original(checkout, args, seed, run_dir, log)
+        if args.episode_type != "me" and not os.path.exists(os.path.join(run_dir, "test.json")):
+            test_original(checkout, args, seed, run_dir)
+        if args.episodes == EPISODES and args.episode_type != "me":
+            write_original_result(checkout, args, seed, run_dir)
+    elif args.episode_type == "me":
         if os.path.exists(os.path.join(run_dir, "test.json")):
             return
         env = {**os.environ, "OUT_DIR": os.path.abspath(run_dir)}
@@ -118,6 +123,54 @@ def run_side(side, checkout, args, seed, out):
                                 env=env, check=False)
         if result.returncode != 0:
             raise UsageError(f"our seed {seed} failed; see {os.path.join(run_dir, 'train.log')}")
+    else:  # a cell of Lake's tables: the run and result file are the ledger's own (tools/meta_seq2seq_run.py)
+        from tools.meta_seq2seq_run import run_cell
+
+        results = RESULTS if args.episodes == EPISODES else os.path.join(out, "results")
+        run_cell(BASE_CELLS[args.episode_type], seed, args.episodes, results=results, run_dir=run_dir)
+
+
+def train_original(checkout, args, seed, run_dir, log):
+    # the original evaluates instead of training when its model file exists: a stopped run starts over
+    if os.path.exists(os.path.join(run_dir, "net.tar")):
+        os.remove(os.path.join(run_dir, "net.tar"))
+    data = os.path.join(run_dir, "data")  # train.py reads data/ relative to its working directory
+    if not os.path.islink(data):
+        os.symlink(os.path.join(checkout, "data"), data)
+    command, env = original_command(checkout, args.episode_type, seed, args.episodes, os.path.abspath(run_dir))
+    status, cpu, wall = timed(command, log, env, cwd=run_dir, append=False)
+    write_json(os.path.join(run_dir, "timing.json"), {"cpu_s": cpu, "wall_s": wall, "command": command})
+    if not read_original(log)["final"]:
+        raise UsageError(f"the original's seed {seed} did not finish; see {log}")
+
+
+def test_original(checkout, args, seed, run_dir):
+    """The paper's test set decoded by the original's code (tools/originals/meta_seq2seq_test.py)."""
+    command = [sys.executable, "-m", "tools.originals.meta_seq2seq_test", "--checkout", checkout, "--model",
+               os.path.join(run_dir, "net.tar"), "--episode-type", args.episode_type, "--seed", str(seed),
+               "--out", os.path.join(run_dir, "test.json")]
+    env = {**os.environ, **{name: "1" for name in THREAD_VARIABLES}}
+    status, _cpu, _wall = timed(command, os.path.join(run_dir, "test.txt"), env, cwd=ROOT, append=False)
+    if status:
+        raise UsageError(f"decoding the original's seed {seed} on the test set failed; see "
+                         f"{os.path.join(run_dir, 'test.txt')}")
+
+
+def write_original_result(checkout, args, seed, run_dir):
+    timing = read_json(os.path.join(run_dir, "timing.json")) or {"cpu_s": 0.0, "wall_s": 0.0, "command": []}
+    test = read_json(os.path.join(run_dir, "test.json"))
+    curve = read_original(os.path.join(run_dir, "train.log"))["loss_nats"]
+    cell = BASE_CELLS[args.episode_type]
+    write_result(result_path("meta_seq2seq_original", cell, seed), study="meta_seq2seq_original", cell=cell,
+                 seed=seed, config={"episodes": args.episodes, "episode_type": args.episode_type,
+                                    "original": f"{REPOSITORY}@{COMMIT}"},
+                 metrics={"test_accuracy": 100 * test["not_in_support"]["accuracy"],
+                          "test_correct": test["not_in_support"]["correct"], "test_n": test["not_in_support"]["n"]},
+                 curve={"x": "episode", "y": "training loss (nats), mean of the 100 episodes before",
+                        "points": [[e, curve[e]] for e in sorted(curve)]},
+                 commands={"train": relative_command(timing["command"]), "test": ["python", "-m",
+                                                                                  "tools.originals.meta_seq2seq_test"]},
+                 commit=commit(), cpu_s=round(timing["cpu_s"], 1), wall_s=round(timing["wall_s"], 1), threads=1)
 
 
 def summarize(out, sides, seeds, threshold):
@@ -128,6 +181,10 @@ def summarize(out, sides, seeds, threshold):
             result = (read_original(os.path.join(run_dir, "train.log")) if side == "original"
                       else read_ours(run_dir))
             result["plateau_exit"] = plateau_exit(result["loss_nats"], threshold)
+            test = read_json(os.path.join(run_dir, "test.json")) if side == "original" else None
+            if test:  # a SCAN type: the test set, decoded by the original's code, replaces its validation
+                result["final"] = {"generalization": 100 * test["not_in_support"]["accuracy"], "retrieval": None,
+                                   "validation": result["final"]}
             table.setdefault(side, {})[seed] = result
     return table
 
