@@ -221,10 +221,11 @@ class StandardTraining(EpisodeType):
     num_support, num_queries = 0, 40
     reads_support = False
     meta_type = None
+    split = None  # SCAN's split whose training commands the batches draw from
     always = ()
 
     def pool(self):
-        raise NotImplementedError
+        return sorted(set(_split(self.split)[0]))
 
     def relabeling(self, rng):
         """(words, meanings) renaming the drawn commands; none by default."""
@@ -252,9 +253,7 @@ class StandardAddJump(StandardTraining):
     meta_type = PrimitivePermutation
     test_name = "add jump"
     always = ("jump",)
-
-    def pool(self):
-        return sorted(set(_split("addprim_jump")[0]))
+    split = "addprim_jump"
 
 
 class StandardAddJumpAugmented(StandardAddJump):
@@ -278,18 +277,14 @@ class StandardAroundRight(StandardTraining):
     name = "scan_around_right_standard"
     meta_type = AroundRight
     test_name = "around right"
-
-    def pool(self):
-        return sorted(set(_split("template_around_right")[0]))
+    split = "template_around_right"
 
 
 class StandardLength(StandardTraining):
     name = "scan_length_standard"
     meta_type = Length
     test_name = "length"
-
-    def pool(self):
-        return sorted(set(_split("length")[0]))
+    split = "length"
 
 
 EPISODE_TYPES = {"me": MutualExclusivity, "scan_prim_permutation": PrimitivePermutation,
