@@ -21,22 +21,28 @@ def meta_result(results, cell, seed, accuracy, episodes=10_000, flags=(), cpu_s=
     return path
 
 
-def find_reports(results):
-    fpa = results / "find" / "comp-or-mem-5-fpa-seeds1-16"
-    fpa.mkdir(parents=True)
-    (fpa / "report.csv").write_text(
-        "sweep,n,fpa_n,fpa_mem_func,fpa_mem_prim,fpa_compo,fpa_none\n"
-        "find-fpa-comp-or-mem-5-cnn-seeds1-16,16,16,0.125,0.0,0.0,0.875\n"
-        "find-fpa-comp-or-mem-5-lstm_noattention-seeds1-16,16,16,0.9375,0.0,0.0,0.0625\n")
-    mdl = results / "find" / "hierar-or-linear-4-mdl-seeds1-8"
-    mdl.mkdir(parents=True)
-    (mdl / "report.md").write_text(
-        "# find-mdl-hierar-or-linear-4-cnn-seeds1-8, find-mdl-hierar-or-linear-4-lstm_attention-seeds1-8\n\n"
-        "- cnn-seeds1-8, seed 1: hierar 1.00, linear 9.00\n"
-        "- lstm_attention-seeds1-8, seed 1: linear 2.00, hierar 3.50\n"
-        "- lstm_attention-seeds1-8, seed 2: hierar 0.50, linear 4.00\n"
-        "- lstm_attention-seeds1-8, seed 3: hierar 1.50, linear 7.00\n")
+def report_file(results, folder, name, text):
+    path = results / "find" / folder
+    path.mkdir(parents=True)
+    (path / name).write_text(text)
 
+
+def find_reports(results):
+    report_file(results, "comp-or-mem-5-fpa-seeds1-16", "report.csv",
+                "sweep,n,fpa_n,fpa_mem_func,fpa_mem_prim,fpa_compo,fpa_none\n"
+                "find-fpa-comp-or-mem-5-cnn-seeds1-16,16,16,0.125,0.0,0.0,0.875\n"
+                "find-fpa-comp-or-mem-5-lstm_noattention-seeds1-16,16,16,0.9375,0.0,0.0,0.0625\n")
+    report_file(results, "hierar-or-linear-4-mdl-seeds1-8", "report.md",
+                "# find-mdl-hierar-or-linear-4-cnn-seeds1-8, find-mdl-hierar-or-linear-4-lstm_attention-seeds1-8\n\n"
+                "- cnn-seeds1-8, seed 1: hierar 1.00, linear 9.00\n"
+                "- lstm_attention-seeds1-8, seed 1: linear 2.00, hierar 3.50\n"
+                "- lstm_attention-seeds1-8, seed 2: hierar 0.50, linear 4.00\n"
+                "- lstm_attention-seeds1-8, seed 3: hierar 1.50, linear 7.00\n")
+    report_file(results, "hierar-or-linear-4-fpa-seeds1-16", "report.md",
+                "# find-fpa-hierar-or-linear-4-cnn-seeds1-16, find-fpa-hierar-or-linear-4-lstm_attention-seeds1-16\n\n"
+                "- cnn-seeds1-16, seed 1 -> linear\n"
+                "- lstm_attention-seeds1-16, seed 1 -> none: probe x -> y, no rule's output\n"
+                "- lstm_attention-seeds1-16, seed 2 -> hierar\n")
 
 CLAIMS = [
     Claim("Lake", "add jump", "99.95 % (SD 0.08)", MetaCell("add_jump_permutation")),
@@ -72,7 +78,9 @@ def test_the_ledger_reads_result_files_and_gives_verdicts(tmp_path):
     assert rows["around right"][4] == "not yet run"
     assert rows["CNN composes"][3:5] == ["compo 0/16, mem_func 2/16, mem_prim 0/16, none 14/16", "differs"]
     assert rows["LSTM memorizes"][4] == "agrees"
-    assert rows["LSTM+att hierar by DL"][3:5] == ["cheapest: hierar 2/3, linear 1/3", "agrees"]  # the CNN's not read
+    assert rows["LSTM+att hierar by DL"][3:5] == ["cheapest: hierar 2/3, linear 1/3", "agrees (3 of 8 seeds)"]
+    # each seed's cheapest rule beside what FPA says the same seed follows; the CNN's lines are not read
+    assert "- LSTM+att hierar by DL: per seed 1: linear (FPA: none), 2: hierar (FPA: hierar), 3: hierar\n" in page
     assert rows["LSTM hierar by DL"][4] == "not yet run"
     assert rows["look-up"][3:5] == ["4.0/5 held out, mean of 3 seeds (4, 5, 3)", "differs"]  # seed 2: 3 of 5
     assert rows["MNIST"][3:5] == ["one seed", "not yet run"]

@@ -14,7 +14,7 @@ import os
 import re
 import statistics
 
-from seq_cli import OneLineArgumentParser, UsageError, command_name, console
+from seq_cli import OneLineArgumentParser, UsageError, command_name, console, parse_int_ranges
 from tools.atomic_files import write_text
 from tools.claims import CLAIMS, FindDL, FindFPA, Lookup, MetaCell, MetaComparison, Unrun
 from tools.result_files import RESULTS, ROOT, read_cell
@@ -26,6 +26,8 @@ LAKE_EPISODES = 10_000
 # closer than MIN_TOLERANCE points, counts as within the paper's spread
 TOLERANCE_SDS, MIN_TOLERANCE = 2.0, 1.0
 SEED_LINE = re.compile(r"^- (.+), seed (\d+): (.+)$")
+FPA_SEED_LINE = re.compile(r"^- (.+), seed (\d+) -> (\w+)")
+FPA_SEEDS = "1-16"  # the FPA sweeps whose seeds the description lengths are set beside
 
 
 def rel(path):
@@ -141,8 +143,7 @@ def seed_lengths(path, learner):
         if not match:
             continue
         label, seed, rest = match.groups()
-        if label == "all runs" and f"-{learner}-" not in title or label != "all runs" and not label.startswith(
-                f"{learner}-"):
+        if not of_learner(label, title, learner):
             continue
         rules = dict(part.rsplit(" ", 1) for part in rest.split(", "))
         lengths[int(seed)] = {rule: float(bits) for rule, bits in rules.items()}
@@ -167,14 +168,37 @@ def find_dl(claim, results):
                 "seeds": ""}
     cheapest = {seed: min(rules, key=rules.get) for seed, rules in lengths.items()}
     n = len(cheapest)
+    fpa = seed_rules(source.task, source.learner, results)
+    wanted = len(parse_int_ranges(source.seeds, "seeds"))
     counts = {rule: sum(c == rule for c in cheapest.values()) for rule in (source.preferred, *source.over)}
     ours = "cheapest: " + ", ".join(f"{rule} {k}/{n}" for rule, k in counts.items())
     # the paper's measure compares the preferred rule with each alternative: cheaper in most seeds
     beats = all(sum(rules[source.preferred] < rules[rule] for rules in lengths.values()) > n / 2
                 for rule in source.over)
-    return {"ours": ours, "verdict": "agrees" if beats else "differs", "command": f"{command} ({rel(folder)})",
-            "cost": "", "original": "–",
-            "seeds": ", ".join(f"{seed}: {cheapest[seed]}" for seed in sorted(cheapest))}
+    verdict = ("agrees" if beats else "differs") + (f" ({n} of {wanted} seeds)" if n < wanted else "")
+    return {"ours": ours, "verdict": verdict, "command": f"{command} ({rel(folder)})",
+            "cost": f"{wanted - n} of {wanted} seeds left; {source.cost}" if n < wanted and source.cost else "",
+            "original": "–", "seeds": ", ".join(f"{seed}: {cheapest[seed]}" + (
+                f" (FPA: {fpa[seed]})" if seed in fpa else "") for seed in sorted(cheapest))}
+
+
+def seed_rules(task, learner, results):
+    """{seed: the rule FPA says the seed follows on every probe, or none} from the task's FPA report."""
+    folder = find_report(task, "fpa", FPA_SEEDS, results)
+    path = os.path.join(folder, "report.md") if folder else None
+    if path is None or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        lines = f.read().splitlines()
+    title = lines[0] if lines else ""
+    matches = (FPA_SEED_LINE.match(line) for line in lines)
+    return {int(m[2]): m[3] for m in matches if m and of_learner(m[1], title, learner)}
+
+
+def of_learner(label, title, learner):
+    """Whether a report's per-seed line is of ``learner``: its label names the learner's sweep, or the report holds
+    that sweep alone ("all runs")."""
+    return f"-{learner}-" in title if label == "all runs" else label.startswith(f"{learner}-")
 
 
 def lookup(claim, results):
