@@ -38,6 +38,8 @@ def find_reports(results):
                 "- lstm_attention-seeds1-8, seed 1: linear 2.00, hierar 3.50\n"
                 "- lstm_attention-seeds1-8, seed 2: hierar 0.50, linear 4.00\n"
                 "- lstm_attention-seeds1-8, seed 3: hierar 1.50, linear 7.00\n")
+    (results / "find" / "hierar-or-linear-4-mdl-seeds1-8" / "report.csv").write_text(
+        "sweep,n,wall_time_s_mean\nfind-mdl-hierar-or-linear-4-lstm_attention-seeds1-8,3,1800\n")
     report_file(results, "hierar-or-linear-4-fpa-seeds1-16", "report.md",
                 "# find-fpa-hierar-or-linear-4-cnn-seeds1-16, find-fpa-hierar-or-linear-4-lstm_attention-seeds1-16\n\n"
                 "- cnn-seeds1-16, seed 1 -> linear\n"
@@ -88,6 +90,7 @@ def test_the_ledger_reads_result_files_and_gives_verdicts(tmp_path):
     # what is left: the unrun seeds at the cell's measured CPU time, and the stated costs
     assert "add jump: 2 seeds left, about 2.0 CPU-h (measured 60 CPU-min per run)" in page
     assert "around right: 5 seeds left; no run of this episode type has finished yet" in page
+    assert "LSTM+att hierar by DL: 5 seeds left, about 2.5 CPU-h (measured 30 CPU-min per seed" in page
     assert "LSTM hierar by DL: 5 CPU-h" in page and "MNIST: 10 CPU-h" in page
     assert ledger.build(str(tmp_path), CLAIMS) == page  # the same files, the same bytes
 

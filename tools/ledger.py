@@ -177,9 +177,22 @@ def find_dl(claim, results):
                 for rule in source.over)
     verdict = ("agrees" if beats else "differs") + (f" ({n} of {wanted} seeds)" if n < wanted else "")
     return {"ours": ours, "verdict": verdict, "command": f"{command} ({rel(folder)})",
-            "cost": f"{wanted - n} of {wanted} seeds left; {source.cost}" if n < wanted and source.cost else "",
+            "cost": seeds_left_cost(folder, f"-{source.learner}-seeds{source.seeds}", wanted - n) if n < wanted else "",
             "original": "–", "seeds": ", ".join(f"{seed}: {cheapest[seed]}" + (
                 f" (FPA: {fpa[seed]})" if seed in fpa else "") for seed in sorted(cheapest))}
+
+
+def seeds_left_cost(folder, sweep_suffix, left):
+    """The seeds still to run at the measured mean time of a finished one (one thread: wall time is CPU time)."""
+    path = os.path.join(folder, "report.csv")
+    try:
+        with open(path, newline="") as f:
+            row = next(r for r in csv.DictReader(f) if r.get("sweep", "").endswith(sweep_suffix))
+        each = float(row["wall_time_s_mean"])
+    except (OSError, ValueError, KeyError, StopIteration) as err:
+        raise UsageError(f"{rel(path)}: no wall time of a sweep ending in {sweep_suffix} ({err!r})") from None
+    return (f"{left} seed{'s' * (left > 1)} left, about {left * each / 3600:.1f} CPU-h (measured "
+            f"{each / 60:.0f} CPU-min per seed, one thread)")
 
 
 def seed_rules(task, learner, results):
