@@ -186,8 +186,12 @@ def seeds_left_cost(folder, sweep_suffix, left):
     """The seeds still to run at the measured mean time of a finished one (one thread: wall time is CPU time)."""
     path = os.path.join(folder, "report.csv")
     try:
+        with open(os.path.join(folder, "report.md")) as f:
+            title = f.readline().strip()
         with open(path, newline="") as f:
-            row = next(r for r in csv.DictReader(f) if r.get("sweep", "").endswith(sweep_suffix))
+            rows = list(csv.DictReader(f))
+        # a report of one sweep has no sweep column; its title names the sweep
+        row = next(r for r in rows if r.get("sweep", title).endswith(sweep_suffix))
         each = float(row["wall_time_s_mean"])
     except (OSError, ValueError, KeyError, StopIteration) as err:
         raise UsageError(f"{rel(path)}: no wall time of a sweep ending in {sweep_suffix} ({err!r})") from None
