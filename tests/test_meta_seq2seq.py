@@ -156,6 +156,45 @@ def test_shapes_support_loss_and_masking():
             assert logits[i].argmax(-1)[:len(out) + ended].tolist() == out + [task.tgt_dict.eos()] * ended
 
 
+@pytest.mark.parametrize("flags", [{}, {"mask_padding": True}, {"no_decoder_attention": True}])
+def test_teacher_forcing_computes_what_stepping_the_decoder_computes(flags):
+    """The teacher-forced decoder (packed LSTM, attention per query over padded steps) against the one-step
+    decoder (nn.LSTM, one position at a time) fed the same tokens: equal logits, attention weights and parameter
+    gradients at every real position of queries of different lengths."""
+    task = make_task("scan_prim_permutation")
+    batch = collate_episode(task.training_episode(1, 0), task.src_dict, task.tgt_dict, score_support=True)
+    model = tiny_model(task, **flags).double()
+    net_input, target = batch["net_input"], batch["target"]
+    real = target.ne(task.tgt_dict.pad())
+    assert real.sum(1).unique().numel() > 3  # targets of several lengths, so padding is exercised
+
+    def scored(logits):  # log-probabilities of the targets at real positions (logits -inf off the output symbols)
+        return torch.log_softmax(logits, -1).gather(-1, target[..., None])[..., 0][real]
+
+    def gradients(value):
+        model.zero_grad()
+        value.sum().backward()
+        return {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+    forced, extra = model(**net_input)
+    forced_grads = gradients(scored(forced))
+    context, padding_mask, state = model.encode(**{k: v for k, v in net_input.items() if k != "prev_output_tokens"})
+    steps, weights = [], []
+    for t in range(target.size(1)):
+        logits, w, state = model.decode(net_input["prev_output_tokens"][:, t:t + 1], context, padding_mask, state)
+        steps.append(logits)
+        weights.append(w)
+    stepped = torch.cat(steps, dim=1)
+    torch.testing.assert_close(forced[real], stepped[real], rtol=1e-10, atol=1e-10)
+    if not flags.get("no_decoder_attention"):
+        torch.testing.assert_close(extra["attn"][0][real], torch.cat(weights, dim=1)[real], rtol=1e-10, atol=1e-10)
+        assert extra["attn"][0][~real].eq(0).all()
+    stepped_grads = gradients(scored(stepped))
+    assert forced_grads.keys() == stepped_grads.keys()
+    for name, grad in forced_grads.items():
+        torch.testing.assert_close(grad, stepped_grads[name], rtol=1e-8, atol=1e-10, msg=name)
+
+
 @pytest.mark.parametrize("flags", [{}, {"no_decoder_attention": True}])
 def test_output_softmax_has_the_originals_symbols(flags):
     task = make_task("me")

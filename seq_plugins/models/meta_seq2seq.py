@@ -121,35 +121,46 @@ class MetaSeq2Seq(BaseFairseqModel):
     def decode(self, prev_output_tokens, context, padding_mask, state):
         """Logits (batch, steps, vocabulary), attention weights (batch, steps, length) and the new state."""
         batch, steps = prev_output_tokens.shape
+        context = context.transpose(0, 1)  # (batch, length, m)
         if steps == 1:  # a greedy step
             hidden, state = self.lstm(self.dropout(self.embed_out(prev_output_tokens)).transpose(0, 1), state)
-            logits, weights = self.readout(hidden[0], context.transpose(0, 1), padding_mask)
-            return logits[:, None], None if weights is None else weights[:, None], state
-        # teacher forcing: the whole target in one packed call; LSTM and output read only the real positions
+            attended, weights = self.attend(hidden.transpose(0, 1), context, padding_mask)
+            logits = self.readout(hidden[0], None if attended is None else attended[:, 0])
+            return logits[:, None], weights, state
+        # teacher forcing: the whole target in one packed call; the LSTM and the output read only the real
+        # positions, and the attention runs per query over its padded steps (one product per query, not one
+        # copy of the query's context per packed row)
         lengths = prev_output_tokens.ne(self.tgt_pad).sum(dim=1).cpu()
         packed = pack_padded_sequence(prev_output_tokens.t(), lengths, enforce_sorted=False)
         order = packed.sorted_indices
         hidden, (h, c) = packed_lstm(self.lstm, self.dropout(self.embed_out(packed.data)),
                                      packed.batch_sizes.tolist(), (state[0][:, order], state[1][:, order]))
-        rows = pack_padded_sequence(torch.arange(batch).expand(steps, batch), lengths, enforce_sorted=False).data.to(
-            context.device)  # the query of each packed row
-        logits, weights = self.readout(hidden, context.transpose(0, 1)[rows], padding_mask[rows])
-        logits, _ = pad_packed_sequence(packed._replace(data=logits), batch_first=True, total_length=steps)
-        if weights is not None:
-            weights, _ = pad_packed_sequence(packed._replace(data=weights), batch_first=True, total_length=steps)
+        by_query, _ = pad_packed_sequence(packed._replace(data=hidden), batch_first=True, total_length=steps)
+        attended, weights = self.attend(by_query, context, padding_mask)
+        if attended is not None:  # back to packed rows, the order of ``hidden``
+            attended = pack_padded_sequence(attended, lengths, batch_first=True, enforce_sorted=False).data
+            steps_done = torch.arange(steps, device=weights.device)[None, :, None] < lengths.to(weights.device)[:, None, None]
+            weights = weights * steps_done  # zero at padded steps, as the padded logits are
+        logits, _ = pad_packed_sequence(packed._replace(data=self.readout(hidden, attended)), batch_first=True,
+                                        total_length=steps)
         return logits, weights, (h[:, packed.unsorted_indices], c[:, packed.unsorted_indices])
 
-    def readout(self, hidden, context, padding_mask):
-        """Logits (rows, vocabulary) and attention weights (rows, length) of decoder states (rows, m), each with
-        its query's context (rows, length, m) and padding mask (rows, length)."""
-        if self.use_attention:
-            scores = (context @ hidden[:, :, None])[..., 0] / math.sqrt(self.size)
-            weights = torch.softmax(scores.masked_fill(padding_mask, float("-inf")), dim=-1)
-            attended = (weights[:, None, :] @ context)[:, 0]
+    def attend(self, hidden, context, padding_mask):
+        """Dot attention of decoder states (batch, steps, m) over their query's context (batch, length, m), scaled
+        by 1/sqrt(m): the attended vectors (batch, steps, m) and the weights (batch, steps, length), or
+        (None, None) without decoder attention."""
+        if not self.use_attention:
+            return None, None
+        scores = hidden @ context.transpose(1, 2) / math.sqrt(self.size)
+        weights = torch.softmax(scores.masked_fill(padding_mask[:, None, :], float("-inf")), dim=-1)
+        return weights @ context, weights
+
+    def readout(self, hidden, attended):
+        """Logits (rows, vocabulary) of decoder states (rows, m) and their attended contexts (rows, m) or None:
+        W_o tanh(W_a [h; attended]), or W_o h without decoder attention."""
+        if attended is not None:
             hidden = torch.tanh(self.attention_out(torch.cat([hidden, attended], dim=-1)))
-        else:
-            weights = None
-        return self.out(hidden).masked_fill(self.not_in_output, float("-inf")), weights
+        return self.out(hidden).masked_fill(self.not_in_output, float("-inf"))
 
     def forward(self, src_tokens, src_lengths, prev_output_tokens, support_src, support_src_lengths, support_tgt,
                 support_tgt_lengths, **unused):
