@@ -139,8 +139,8 @@ class MetaSeq2Seq(BaseFairseqModel):
         attended, weights = self.attend(by_query, context, padding_mask)
         if attended is not None:  # back to packed rows, the order of ``hidden``
             attended = pack_padded_sequence(attended, lengths, batch_first=True, enforce_sorted=False).data
-            steps_done = torch.arange(steps, device=weights.device)[None, :, None] < lengths.to(weights.device)[:, None, None]
-            weights = weights * steps_done  # zero at padded steps, as the padded logits are
+            real = torch.arange(steps)[None, :] < lengths[:, None]
+            weights = weights * real[..., None].to(weights.device)  # zero at padded steps, as the padded logits are
         logits, _ = pad_packed_sequence(packed._replace(data=self.readout(hidden, attended)), batch_first=True,
                                         total_length=steps)
         return logits, weights, (h[:, packed.unsorted_indices], c[:, packed.unsorted_indices])
