@@ -54,11 +54,12 @@ class GroupedRecurrence(nn.Module):
         masks (time, batch, N)."""
         if state is None:
             state = self.initial_state(x.size(1), x)
-        prepared = self.prepare(x)
+        # unbind, not p[t]: the backward of indexing step t writes a zero tensor of the whole sequence's size, which
+        # made the backward pass quadratic in the length
+        prepared = list(zip(*(p.unbind(0) for p in self.prepare(x))))
         outputs, actives = [], []
         for t in range(x.size(0)):
-            state, active = self.step([p[t] for p in prepared], state,
-                                      None if step_mask is None else step_mask[t])
+            state, active = self.step(prepared[t], state, None if step_mask is None else step_mask[t])
             outputs.append(state[0].flatten(1))
             actives.append(active)
         outputs = torch.stack(outputs)
