@@ -4,6 +4,7 @@ import json
 import re
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -470,9 +471,90 @@ def test_resume_after_sigkill(task_dir, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stderr.splitlines()[0] == "sweep s: 3 runs, 2 workers, 1 thread per run (--threads)"  # its old name
     assert out.stdout.startswith("sweep s: 2 done, 0 failed, 1 skipped")
+    took_over = [line for line in out.stderr.splitlines() if line.startswith("sweep: took over the lock")]
+    assert len(took_over) == 1 and f"pid {sweeper.pid}," in took_over[0] and "its process is gone" in took_over[0]
+    assert not (results / "s" / "sweep.lock").exists()  # released at the end
     assert os.stat(first / "result.json").st_mtime_ns == mtime  # not redone
     assert all((results / "s" / str(i) / "result.json").exists() for i in (1, 2))
     assert (killed / "train.log").read_text().count("done training") == 1
+
+
+def test_a_second_sweep_on_the_same_directory_refuses_or_waits(task_dir, tmp_path):
+    grid = write_grid(tmp_path / "grid.json", seed=[1, 2])
+    results = tmp_path / "results"
+    command = [sys.executable, "tools/sweep.py", *sweep_args(grid, task_dir, results), "--n-workers", "1"]
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock, deadline = results / "s" / "sweep.lock", time.time() + 180
+    while not (results / "s" / "0" / "started.json").exists():  # the first sweep holds the lock and trains
+        assert first.poll() is None and time.time() < deadline, "the first sweep ended before the second began"
+        time.sleep(0.1)
+    holder = json.loads(lock.read_text())
+    assert holder["pid"] == first.pid and holder["host"] == socket.gethostname()
+
+    os.kill(first.pid, signal.SIGSTOP)  # it holds the lock, alive, however fast its runs
+    try:
+        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    errors = [line for line in second.stderr.splitlines() if "in use by another sweep" in line]
+    assert second.returncode == 2 and len(errors) == 1, second.stderr
+    assert f"{results / 's'} is in use by another sweep (host {holder['host']}, pid {first.pid}, started " \
+           f"{holder['started']}); --wait to wait for it" in errors[0]
+    assert not [line for line in second.stderr.splitlines() if line.startswith("run ")]  # it started no run
+    assert json.loads(lock.read_text()) == holder
+
+    out, err = first.communicate()
+    assert first.returncode == 0 and out.startswith("sweep s: 2 done, 0 failed, 0 skipped"), out + err
+    assert not lock.exists()
+
+    from tools.sweep_lock import SweepLock
+
+    with SweepLock(str(results / "s")):  # a holder that stays until the waiting sweep says it waits
+        waiting = subprocess.Popen(command + ["--wait"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        said = waiting.stderr.readline()
+        while said.startswith(("sweep s:", "training:")):
+            said = waiting.stderr.readline()
+        assert said.startswith(f"sweep: waiting for {results / 's'}, in use by another sweep "
+                               f"(host {socket.gethostname()}, pid {os.getpid()}, started "), said
+    out, err = waiting.communicate()
+    assert waiting.returncode == 0 and out.startswith("sweep s: 0 done, 0 failed, 2 skipped"), out + err
+    assert (results / "s" / "0" / "train.log").read_text().count("done training") == 1
+    assert not lock.exists()
+
+
+def test_a_stale_lock_is_taken_over_and_a_live_one_is_not(tmp_path, capsys):
+    from tools.sweep_lock import SweepLock
+
+    lock = tmp_path / "sweep.lock"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here = {"host": socket.gethostname(), "pid": gone.pid, "process_start": None, "started": "then", "token": "a"}
+    elsewhere = {"host": "elsewhere", "pid": 1, "process_start": None, "started": "then", "token": "b"}
+    lock.write_text(json.dumps(here))
+    with SweepLock(str(tmp_path)):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists()
+    assert capsys.readouterr().err == (f"sweep: took over the lock of {tmp_path} from a sweep that is no longer "
+                                       f"running (host {here['host']}, pid {gone.pid}, started then: its process "
+                                       f"is gone)\n")
+
+    lock.write_text(json.dumps(elsewhere))  # another host's sweep with a fresh heartbeat: alive as far as we know
+    with pytest.raises(UsageError, match=r"in use by another sweep \(host elsewhere, pid 1, started then\)"):
+        SweepLock(str(tmp_path)).acquire()
+    with pytest.raises(UsageError, match="in use by another sweep"):  # this host, a live process (this one)
+        lock.write_text(json.dumps({**here, "pid": os.getpid(), "process_start": None}))
+        SweepLock(str(tmp_path)).acquire()
+    lock.write_text(json.dumps(elsewhere))
+    old = time.time() - 400
+    os.utime(lock, (old, old))  # its heartbeat stopped 400 s ago
+    with SweepLock(str(tmp_path), heartbeat_s=0.05) as held:
+        before = os.stat(lock).st_mtime
+        time.sleep(0.3)
+        assert os.stat(lock).st_mtime > before  # the holder's heartbeat
+        assert json.loads(lock.read_text())["token"] == held.token
+    assert "(host elsewhere, pid 1, started then: no heartbeat for 400 s)" in capsys.readouterr().err
 
 
 # ---- a real single-node SLURM cluster --------------------------------------------------------------------------

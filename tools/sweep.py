@@ -19,6 +19,8 @@ directory per run index holding ``params.json`` (the exact commands), ``train.lo
 ``mdl/<rule>/`` and, written last and atomically, ``result.json``. Re-running the same command (or --resume) skips
 runs whose result.json is complete and resumes the others: finished steps are kept (steps.json) and fairseq-train
 resumes from checkpoint_last.pt. Killing the sweep stops its local runs; nothing but result.json marks a run finished.
+One sweep at a time uses a results directory (tools/sweep_lock.py): a second refuses, naming the first's host, pid
+and start time, or waits with --wait; the lock of a killed sweep is taken over.
 """
 import fcntl
 import json
@@ -42,6 +44,7 @@ if ROOT not in sys.path:
 
 from tools import seed_packs  # noqa: E402
 from tools.atomic_files import read_json, write_json  # noqa: E402
+from tools.sweep_lock import LOCK, SweepLock  # noqa: E402
 
 PROG = "python tools/sweep.py"
 RESULT, STEPS, STARTED, ERROR, PARAMS = "result.json", "steps.json", "started.json", "error.json", "params.json"
@@ -466,7 +469,7 @@ def check_manifest(sweep_dir, manifest, resume):
     if not os.path.exists(path):
         if resume:
             raise UsageError(f"--resume: {sweep_dir} holds no sweep (no manifest.json)")
-        if os.path.isdir(sweep_dir) and os.listdir(sweep_dir):
+        if os.path.isdir(sweep_dir) and set(os.listdir(sweep_dir)) - {LOCK}:  # a sweep killed before its manifest
             raise UsageError(f"{sweep_dir} is not empty and holds no manifest.json; choose another --name")
         return
     old = read_manifest(path, f"remove {sweep_dir} or choose another --name")
@@ -734,6 +737,8 @@ def build_parser():
     parser.add_argument("--mdl", action="store_true", help="prequential description length of every candidate")
     parser.add_argument("--resume", action="store_true", help="continue an existing sweep (an error if none)")
     parser.add_argument("--dry-run", action="store_true", help="print the runs and their commands; submit nothing")
+    parser.add_argument("--wait", action="store_true",
+                        help="if another sweep is using the results directory, wait for it instead of refusing")
     return parser
 
 
@@ -813,6 +818,15 @@ def main(argv=None):
     if args.cluster == "slurm" and not shutil.which("sbatch"):
         raise UsageError("--cluster slurm: sbatch is not on PATH; run the sweep where SLURM's commands are")
     os.makedirs(sweep_dir, exist_ok=True)
+    with SweepLock(sweep_dir, wait=args.wait):
+        return run_sweep(args, manifest, specs, axes, sweep_dir, workers, groups, threads, gpus_per_job,
+                         seeds_per_process)
+
+
+def run_sweep(args, manifest, specs, axes, sweep_dir, workers, groups, threads, gpus_per_job, seeds_per_process):
+    """Write the manifest, submit what is not done yet and wait for it; the exit code."""
+    from seq_cli import plural
+
     write_json(os.path.join(sweep_dir, "manifest.json"), {**manifest, "axes": axes, "cluster": args.cluster})
     todo = [s for s in specs if not is_complete(read_json(os.path.join(s["run_dir"], RESULT)), s)]
     for spec in todo:
