@@ -30,11 +30,17 @@ def command_name(module_form):
 
 
 def run_main(main, prog, argv=None):
-    """Run ``main(argv)``; a UsageError becomes one line on stderr and exit status 2."""
+    """Run ``main(argv)``; a UsageError, or an OSError of a file (an output directory that cannot be made, a full
+    disk), becomes one line on stderr naming it, and exit status 2."""
     try:
         return main(argv)
     except UsageError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        if err.filename is None:
+            raise
+        print(f"{prog}: error: {err.filename}: {err.strerror}", file=sys.stderr)
         sys.exit(2)
 
 
@@ -107,14 +113,23 @@ def parse_int_ranges(text, option, minimum=1):
     return values
 
 
+# fairseq-train's assertion when neither is given (fairseq_cli/train.py), checked before any task is set up
+FAIRSEQ_NO_BATCH_SIZE = "Must specify batch size either with --max-tokens or --batch-size"
+
+
 def report_usage_errors_in_one_line():
-    """Inside stock fairseq commands (fairseq-train ...), a UsageError raised by a plugin component ends the
-    process with one line on stderr instead of a traceback; every other exception keeps its traceback."""
+    """Inside stock fairseq commands (fairseq-train ...), a UsageError raised by a plugin component, and fairseq's
+    own assertion that no batch size was given, end the process with one line on stderr instead of a traceback;
+    every other exception keeps its traceback."""
     previous = sys.excepthook
 
     def hook(exc_type, exc, traceback):
+        prog = os.path.basename(sys.argv[0] or "python")
         if issubclass(exc_type, UsageError):
-            print(f"{os.path.basename(sys.argv[0] or 'python')}: error: {exc}", file=sys.stderr)
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+        elif issubclass(exc_type, AssertionError) and str(exc) == FAIRSEQ_NO_BATCH_SIZE:
+            print(f"{prog}: error: no batch size: give --batch-size N (sequences, or episodes for "
+                  "meta_seq2seq_episodes, per batch) or --max-tokens N", file=sys.stderr)
         else:
             previous(exc_type, exc, traceback)
 

@@ -211,6 +211,9 @@ def test_command_line(tmp_path):
         "refusing to write into it"]
     assert os.listdir(tmp_path / "add-or-mul" / "5") == ["notes.txt"]
     assert "hierar-or-linear" in find.build_parser().format_help()
+    result = run_cli(["python", "-m", "preprocess.find", "--task", "add-or-mul", "--sizes", "5", "--out", "/proc/nope"])
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        f"{find.PROG}: error: /proc/nope: No such file or directory"]
 
 
 GRIDS = sorted(glob.glob(os.path.join(ROOT, "hyperparams", "default", "*.json"))

@@ -269,6 +269,16 @@ def test_fairseq_train_end_to_end_and_evaluation(tmp_path):
 
     checkpoint = save / "checkpoint_last.pt"
     torch.load(checkpoint, weights_only=True)
+    result = run_cli(["python", "-m", "tools.split_ensemble", str(checkpoint), "--out", str(tmp_path / "s{seed}.pt")])
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "not a seed_ensemble checkpoint (its arch is 'meta_seq2seq')" in result.stderr
+    no_batch_size = [flag for i, flag in enumerate(common) if "--batch-size" not in common[max(0, i - 1):i + 1]]
+    result = run_cli(["fairseq-train", "--episode-type", "me", "--max-update", "1", "--save-dir", str(save / "y"),
+                      *no_batch_size])
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == ("fairseq-train: error: no batch size: give --batch-size N "
+                                                      "(sequences, or episodes for meta_seq2seq_episodes, per batch) "
+                                                      "or --max-tokens N")
     out = tmp_path / "result.json"
     result = run_cli(["python", "-m", "tools.meta_seq2seq_eval", "--checkpoint", str(checkpoint), "--out", str(out)])
     assert result.returncode == 0, result.stderr[-2000:]

@@ -1,4 +1,5 @@
 """Files written whole or not at all: a reader, or a run resumed after a kill, sees the old content or the new."""
+import contextlib
 import json
 import os
 
@@ -13,9 +14,19 @@ def read_json(path):
 
 
 def write_text(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
+    """Write ``text`` to ``path`` through a temporary file; on failure (a full disk) the temporary file is removed,
+    ``path`` keeps its old content, and the OSError names ``path``."""
+    partial = path + ".tmp"
+    try:
+        with open(partial, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it visible: a crash leaves the old file or this
+        os.replace(partial, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        raise OSError(err.errno, err.strerror, path) from err
 
 
 def write_json(path, data):

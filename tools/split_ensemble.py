@@ -60,9 +60,12 @@ def split(checkpoint, pattern, overwrite=False):
 
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model_args = (state.get("cfg") or {}).get("model")
-    if getattr(model_args, "arch", None) != "seed_ensemble":
-        raise UsageError(f"checkpoint {checkpoint}: not a seed_ensemble checkpoint "
-                         f"(its arch is {getattr(model_args, 'arch', 'unknown')!r}); nothing to split")
+    # an ensemble stores its model config as an argparse Namespace (arch); models built from a dataclass store a
+    # dict (_name)
+    arch = model_args.get("_name") if isinstance(model_args, dict) else getattr(model_args, "arch", None)
+    if arch != "seed_ensemble":
+        raise UsageError(f"checkpoint {checkpoint}: not a seed_ensemble checkpoint (its arch is {arch!r}); "
+                         "nothing to split")
     from seq_plugins.models.seed_ensemble import parse_seeds
 
     seeds = parse_seeds(model_args.ensemble_seeds)
