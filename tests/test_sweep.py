@@ -107,6 +107,20 @@ def test_grid_expansion_and_commands(task_dir, tmp_path):
     assert value_of(specs[0]["fpa"]["aggregate"], "--rules") == str(task_dir / "rules.json")
 
 
+def test_fairseq_parses_each_distinct_configuration_once(task_dir, tmp_path, monkeypatch):
+    from fairseq import options
+
+    grid = dict(load_grid(TINY), seed=list(range(1, 51)), **{"encoder-hidden-size": [16, 32]})
+    layout = sweep.task_layout(str(task_dir), fpa=True, mdl=True)
+    specs = sweep.make_specs(expand(grid), layout, str(tmp_path), [], fpa=True, mdl=True)
+    parsed = []
+    real = options.parse_args_and_arch
+    monkeypatch.setattr(options, "parse_args_and_arch", lambda parser, argv: parsed.append(argv) or real(parser, argv))
+    sweep.validate("grid.json", specs, [])
+    assert len(specs) == 100 and len(parsed) == 4  # 2 sizes x (training, description length), not 100 x 2
+    assert {value_of(argv, "--encoder-hidden-size") for argv in parsed} == {"16", "32"}
+
+
 def test_checkpoint_resubmits_itself():
     job = sweep.RunOne()
     delayed = job.checkpoint({"index": 0})

@@ -396,7 +396,14 @@ def validate(grid_path, specs, extra):
         return argv
 
     logging.getLogger("fairseq").setLevel(logging.WARNING)  # "--user-dir has already been imported", per run
+    checked = set()
     for spec in specs:
+        # runs that differ only in their seed (and so their --save-dir) parse alike: fairseq's parser, about 0.1 s
+        # a command, runs once per distinct configuration, not once per seed
+        distinct = json.dumps({k: v for k, v in spec["config"].items() if k != "seed"}, sort_keys=True)
+        if distinct in checked:
+            continue
+        checked.add(distinct)
         for command in [spec["train"], *list((spec["mdl"] or {}).values())[:1]]:
             message = parse(command[1:])
             if message is None:
