@@ -38,7 +38,8 @@ def holds_same_dataset(cfg, out):
 def atomic_dataset_dir(cfg, out):
     """Yield a temporary sibling of ``out`` to fill; on success write config.json and move it into place.
 
-    ``out`` must be absent or empty (call ``holds_same_dataset`` first); on any error the temporary is removed.
+    ``out`` must be absent or empty (call ``holds_same_dataset`` first); on any error the temporary is removed, and
+    an OSError that names no file (a full disk) is raised naming ``out``.
     """
     parent = os.path.dirname(os.path.abspath(out))
     os.makedirs(parent, exist_ok=True)
@@ -50,6 +51,11 @@ def atomic_dataset_dir(cfg, out):
         if os.path.isdir(out):
             os.rmdir(out)
         os.rename(tmp, out)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if err.filename is None:  # a write() that failed (a full disk) names no file: name the output
+            raise OSError(err.errno, err.strerror, out) from err
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

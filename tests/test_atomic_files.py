@@ -1,13 +1,15 @@
-"""tools.atomic_files on a disk that fills up: the write fails naming the file, the old content stays and no
-temporary file is left. The small disk is a real tmpfs, mounted in a private user and mount namespace."""
+"""Writes on a disk that fills up: one line naming the file or output, exit 2, the old content kept and nothing
+half-written left. The small disk is a real 16 KiB tmpfs, mounted in a private user and mount namespace
+(util-linux's unshare), so no privileges are needed."""
 import json
+import os
 import shutil
 import subprocess
 import sys
 
 from tests.conftest import ROOT
 
-SCRIPT = """
+WRITE_JSON_TWICE = """
 import json, os, sys
 from tools.atomic_files import write_json
 path = os.path.join(sys.argv[1], "result.json")
@@ -21,15 +23,33 @@ except OSError as err:
 """
 
 
-def test_a_write_that_fills_the_disk_leaves_the_old_file_and_names_it(tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
+def on_small_disk(mount, *argv):
+    """Run ``argv`` (``python ...`` for this interpreter) from the repository root with a 16 KiB tmpfs at
+    ``mount``; the disk and what is on it vanish with the namespace, so the result also lists its files."""
     unshare = shutil.which("unshare")
     assert unshare, "util-linux's unshare is needed to mount a small tmpfs without privileges"
-    shell = f'mount -t tmpfs -o size=16k tmpfs "$1" && cd "$2" && exec "$3" -c "$4" "$1"'
-    result = subprocess.run([unshare, "-rm", "sh", "-c", shell, "sh", str(mount), ROOT, sys.executable, SCRIPT],
-                            capture_output=True, text=True)
+    mount.mkdir()
+    argv = [sys.executable if a == "python" else a for a in argv]
+    shell = 'mount -t tmpfs -o size=16k tmpfs "$1" && cd "$2" && shift 2 && "$@"; status=$?; find "$0" -type f >&2; ' \
+            'exit $status'
+    return subprocess.run([unshare, "-rm", "sh", "-c", shell, str(mount), str(mount), ROOT, *argv],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONWARNINGS="ignore"))
+
+
+def test_a_write_that_fills_the_disk_leaves_the_old_file_and_names_it(tmp_path):
+    mount = tmp_path / "small"
+    result = on_small_disk(mount, "python", "-c", WRITE_JSON_TWICE, str(mount))
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout)
     assert outcome["error"] == [str(mount / "result.json"), "No space left on device"]
     assert outcome["files"] == ["result.json"] and outcome["content"] == {"a": 1}
+
+
+def test_a_generator_on_a_full_disk_says_so_in_one_line_and_leaves_no_files(tmp_path):
+    mount = tmp_path / "small"
+    out = mount / "find"
+    result = on_small_disk(mount, "python", "-m", "preprocess.find", "--task", "add-or-mul", "--sizes", "20",
+                           "--out", str(out))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"python -m preprocess.find: error: {out / 'add-or-mul' / '20'}: No space left on device"]  # no file listed

@@ -13,13 +13,13 @@ def read_json(path):
         return None
 
 
-def write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary file; on failure (a full disk) the temporary file is removed,
+def write_bytes(path, data):
+    """Write ``data`` to ``path`` through a temporary file; on failure (a full disk) the temporary file is removed,
     ``path`` keeps its old content, and the OSError names ``path``."""
     partial = path + ".tmp"
     try:
-        with open(partial, "w") as f:
-            f.write(text)
+        with open(partial, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())  # on disk before the rename makes it visible: a crash leaves the old file or this
         os.replace(partial, path)
@@ -27,6 +27,19 @@ def write_text(path, text):
         with contextlib.suppress(OSError):
             os.remove(partial)
         raise OSError(err.errno, err.strerror, path) from err
+
+
+def write_text(path, text):
+    write_bytes(path, text.encode())
+
+
+def save_figure(fig, path, **options):
+    """A matplotlib figure saved whole or not at all (its format from the file name)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=os.path.splitext(path)[1].lstrip(".") or None, **options)
+    write_bytes(path, buffer.getvalue())
 
 
 def write_json(path, data):

@@ -10,7 +10,7 @@ import os
 from collections import defaultdict
 
 from seq_cli import OneLineArgumentParser, UsageError, check_input_file, command_name, console
-from tools.atomic_files import write_jsonl
+from tools.atomic_files import save_figure, write_jsonl
 
 PROG = command_name("python -m tools.evaluate")
 METRICS = ("full_seq_acc", "first_n_acc", "overlap")
@@ -131,7 +131,7 @@ def plot_accuracy(runs, path, id_lengths, title=""):
     ax.set_title(title)
     ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 

@@ -15,6 +15,7 @@ Works on a sweep that is still running or partly failed.
 """
 import argparse
 import csv
+import io
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from seq_cli import OneLineArgumentParser, UsageError, command_name, console  # noqa: E402
+from tools.atomic_files import save_figure, write_text  # noqa: E402
 from tools.sweep import read_manifest  # noqa: E402
 
 PROG = command_name("python tools/report.py")
@@ -201,11 +203,12 @@ def write_csv(path, rows, axes, rules, candidates, blocked):
                "fpa_n", *(f"fpa_{r}" for r in fpa_columns(rules)), "dl_n",
                *(f"dl_{r}_{s}" for r in candidates for s in ("mean", "sd")),
                *(f"dl_{r}_per_block_{s}" for r in blocked for s in ("mean", "sd"))]
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow(["" if row[c] is None else row[c] for c in columns])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else row[c] for c in columns])
+    write_text(path, text.getvalue())
 
 
 def plot_fpa(path, rows, rules):
@@ -222,7 +225,7 @@ def plot_fpa(path, rows, rules):
     ax.set_ylabel("FPA (fraction of seeds)")
     ax.legend(title="rule", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -247,7 +250,7 @@ def plot_lengths(path, rows, candidates):
     ax.set_ylabel("description length (bits)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -273,9 +276,8 @@ def report(sweep_dirs, out):
             seed_lines(rows)) + "\n"
     os.makedirs(out, exist_ok=True)
     written = [os.path.join(out, "report.md"), os.path.join(out, "report.csv")]
-    with open(written[0], "w") as f:
-        f.write(f"# {', '.join(sweeps)}\n\n{len(results)} of {sum(g['planned'] for g in groups.values())} runs "
-                f"finished\n\n{table}")
+    write_text(written[0], f"# {', '.join(sweeps)}\n\n{len(results)} of {sum(g['planned'] for g in groups.values())} "
+                           f"runs finished\n\n{table}")
     write_csv(written[1], rows, axes, rules, candidates, blocked)
     if rules or candidates:
         logging.getLogger("matplotlib").setLevel(logging.WARNING)  # before the import, which logs at DEBUG
