@@ -121,6 +121,17 @@ def test_fairseq_parses_each_distinct_configuration_once(task_dir, tmp_path, mon
     assert {value_of(argv, "--encoder-hidden-size") for argv in parsed} == {"16", "32"}
 
 
+def test_a_sweep_killed_before_its_manifest_was_in_place_is_started_again(tmp_path):
+    sweep_dir = tmp_path / "s"
+    sweep_dir.mkdir()
+    (sweep_dir / "sweep.lock").write_text("{}")
+    (sweep_dir / "manifest.json.tmp").write_text('{"grid": ')  # killed while writing it
+    sweep.check_manifest(str(sweep_dir), {}, resume=False)  # no error: nothing of the sweep was in place
+    (sweep_dir / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="is not empty and holds no manifest.json"):
+        sweep.check_manifest(str(sweep_dir), {}, resume=False)
+
+
 def test_checkpoint_resubmits_itself():
     job = sweep.RunOne()
     delayed = job.checkpoint({"index": 0})

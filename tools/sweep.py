@@ -476,7 +476,9 @@ def check_manifest(sweep_dir, manifest, resume):
     if not os.path.exists(path):
         if resume:
             raise UsageError(f"--resume: {sweep_dir} holds no sweep (no manifest.json)")
-        if os.path.isdir(sweep_dir) and set(os.listdir(sweep_dir)) - {LOCK}:  # a sweep killed before its manifest
+        # what a sweep killed before its manifest was in place leaves: its lock and a partial manifest
+        left_by_a_killed_sweep = {LOCK, "manifest.json.tmp"}
+        if os.path.isdir(sweep_dir) and set(os.listdir(sweep_dir)) - left_by_a_killed_sweep:
             raise UsageError(f"{sweep_dir} is not empty and holds no manifest.json; choose another --name")
         return
     old = read_manifest(path, f"remove {sweep_dir} or choose another --name")
