@@ -1,6 +1,6 @@
 """Seconds for tools/sweep.py to plan and validate a FIND grid of many seeds, before anything is submitted.
 
-    python benchmarks/sweep_planning.py [--grid hyperparams/default/transformer_small.json] [--seeds 1 1-100 1-1000]
+    python benchmarks/sweep_planning.py [--grid hyperparams/default/transformer_small.json] [--seeds 1 1-100 1-1600]
 
 Runs ``seq-sweep --dry-run --fpa --mdl`` on add-or-mul/20 (generated into a temporary directory) for each seed
 range: the grid is expanded, every run's training, FPA and description-length commands are built, and fairseq's
@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--grid", default=os.path.join(ROOT, "hyperparams", "default", "transformer_small.json"))
-    parser.add_argument("--seeds", nargs="+", default=["1", "1-100", "1-1000"])
+    parser.add_argument("--seeds", nargs="+", default=["1", "1-100", "1-1600"])
     args = parser.parse_args()
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     with tempfile.TemporaryDirectory() as scratch:
