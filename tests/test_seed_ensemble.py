@@ -57,6 +57,17 @@ def as_ensemble(flags, seeds):
                            "--ensemble-seeds", seeds] + flags[arch + 2:]
 
 
+def log_probs(checkpoint, data_bin):
+    """The model's log-probabilities of every target symbol of the training set's first batch, teacher-forced."""
+    from tools.evaluate import load_model
+
+    model, task = load_model(checkpoint, data_bin)
+    task.load_dataset("train")
+    sample = next(iter(task.get_batch_iterator(task.dataset("train"), max_sentences=64).next_epoch_itr(shuffle=False)))
+    with torch.no_grad():
+        return model.get_normalized_probs(model.eval()(**sample["net_input"]), log_probs=True)
+
+
 @pytest.mark.parametrize("learner", ["transformer_small", "cnn_small", "lstm_attention_small",
                                      "lstm_noattention_small"])
 def test_each_seed_of_an_ensemble_is_its_single_run(train_bin, tmp_path, learner):
@@ -76,8 +87,10 @@ def test_each_seed_of_an_ensemble_is_its_single_run(train_bin, tmp_path, learner
     mine = torch.load(paths[3], weights_only=True)
     theirs = torch.load(str(tmp_path / "single" / "checkpoint_last.pt"), weights_only=True)
     assert mine["model"].keys() == theirs["model"].keys()
-    for name, value in theirs["model"].items():
-        torch.testing.assert_close(mine["model"][name], value, rtol=1e-4, atol=1e-6, msg=name)
+    # the functions, not each parameter: a parameter without gradient in exact arithmetic (a key bias, which
+    # softmax ignores) gets rounding noise for a gradient, and Adam turns noise into steps of the learning rate
+    single = str(tmp_path / "single" / "checkpoint_last.pt")
+    torch.testing.assert_close(log_probs(paths[3], train_bin), log_probs(single, train_bin), rtol=1e-4, atol=1e-4)
     assert mine["cfg"]["model"].arch == theirs["cfg"]["model"].arch
     assert mine["cfg"]["optimization"]["clip_norm"] == theirs["cfg"]["optimization"]["clip_norm"] == 25
 
@@ -151,7 +164,10 @@ def test_a_batch_per_seed_gives_each_seed_its_batchs_loss_gradient_and_code_leng
         model.zero_grad()
         losses = model.seed_losses(criterion, sample)[0]
         losses.sum().backward()
-        return losses.detach(), [p.grad.clone() for p in model.stacked.parameters()]
+        # not the attention key biases: their gradient is 0 in exact arithmetic (a softmax ignores a score added to
+        # every key), so what the two computations give is rounding noise of different kernels
+        return losses.detach(), [p.grad.clone() for name, p in model.stacked.named_parameters()
+                                 if not name.endswith("k_proj__bias")]
 
     stacked = stack_samples(dataset, batches)
     stacked_losses, stacked_grads = run(stacked)
@@ -191,12 +207,12 @@ def test_each_seed_of_an_ensemble_has_its_single_runs_description_length(train_b
     assert ensemble[3]["block_codelengths"][:blocks] == pytest.approx(single["block_codelengths"][:blocks], rel=1e-4)
     assert [e["line"] for e in ensemble[1]["examples"]] != [e["line"] for e in single["examples"]]  # its own plan
 
-    # the last training (on T alone) ends as checkpoint_last.pt: split, seed 3's is the single run's T-only model.
-    # Adam turns float noise in gradients that are 0 in exact arithmetic (attention key biases) into steps of the
-    # learning rate's size: atol covers a few of those
+    # the last training (on T alone) ends as checkpoint_last.pt: split, seed 3's is the single run's T-only model,
+    # compared as functions (Adam turns the rounding noise of gradients that are 0 in exact arithmetic, the
+    # attention key biases', into steps of the learning rate's size)
     paths = split(str(tmp_path / "ensemble" / "checkpoint_last.pt"), str(tmp_path / "seed{seed}.pt"))
+    single_checkpoint = str(tmp_path / "single" / "checkpoint_last.pt")
     mine = torch.load(paths[3], weights_only=True)["model"]
-    theirs = torch.load(str(tmp_path / "single" / "checkpoint_last.pt"), weights_only=True)["model"]
-    assert mine.keys() == theirs.keys()
-    for name, value in theirs.items():
-        torch.testing.assert_close(mine[name], value, rtol=1e-4, atol=5e-5, msg=name)
+    assert mine.keys() == torch.load(single_checkpoint, weights_only=True)["model"].keys()
+    data = candidates_of(train_bin)
+    torch.testing.assert_close(log_probs(paths[3], data), log_probs(single_checkpoint, data), rtol=1e-4, atol=1e-4)
