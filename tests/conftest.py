@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 
@@ -40,3 +41,16 @@ def trained_run(tiny_identity, tmp_path_factory):
                       "--out", str(out)])
     assert result.returncode == 0, result.stdout + result.stderr
     return out
+
+
+def on_small_disk(mount, *argv):
+    """Run ``argv`` (``python ...`` for this interpreter) from the repository root with a 16 KiB tmpfs at
+    ``mount``; the disk and what is on it vanish with the namespace, so the result also lists its files."""
+    unshare = shutil.which("unshare")
+    assert unshare, "util-linux's unshare is needed to mount a small tmpfs without privileges"
+    mount.mkdir()
+    argv = [sys.executable if a == "python" else a for a in argv]
+    shell = 'mount -t tmpfs -o size=16k tmpfs "$1" && cd "$2" && shift 2 && "$@"; status=$?; find "$0" -type f >&2; ' \
+            'exit $status'
+    return subprocess.run([unshare, "-rm", "sh", "-c", shell, str(mount), str(mount), ROOT, *argv],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONWARNINGS="ignore"))

@@ -2,12 +2,8 @@
 half-written left. The small disk is a real 16 KiB tmpfs, mounted in a private user and mount namespace
 (util-linux's unshare), so no privileges are needed."""
 import json
-import os
-import shutil
-import subprocess
-import sys
 
-from tests.conftest import ROOT
+from tests.conftest import on_small_disk
 
 WRITE_JSON_TWICE = """
 import json, os, sys
@@ -21,19 +17,6 @@ except OSError as err:
     print(json.dumps({"error": [err.filename, err.strerror], "files": os.listdir(sys.argv[1]),
                       "content": json.load(open(path))}))
 """
-
-
-def on_small_disk(mount, *argv):
-    """Run ``argv`` (``python ...`` for this interpreter) from the repository root with a 16 KiB tmpfs at
-    ``mount``; the disk and what is on it vanish with the namespace, so the result also lists its files."""
-    unshare = shutil.which("unshare")
-    assert unshare, "util-linux's unshare is needed to mount a small tmpfs without privileges"
-    mount.mkdir()
-    argv = [sys.executable if a == "python" else a for a in argv]
-    shell = 'mount -t tmpfs -o size=16k tmpfs "$1" && cd "$2" && shift 2 && "$@"; status=$?; find "$0" -type f >&2; ' \
-            'exit $status'
-    return subprocess.run([unshare, "-rm", "sh", "-c", shell, str(mount), str(mount), ROOT, *argv],
-                          capture_output=True, text=True, env=dict(os.environ, PYTHONWARNINGS="ignore"))
 
 
 def test_a_write_that_fills_the_disk_leaves_the_old_file_and_names_it(tmp_path):

@@ -15,6 +15,7 @@ import torch
 
 from preprocess import find
 from seq_cli import UsageError
+from tests.conftest import on_small_disk
 from tools.grid import expand, load_grid, render
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -100,6 +101,13 @@ def test_each_seed_of_an_ensemble_is_its_single_run(train_bin, tmp_path, learner
     with pytest.raises(UsageError, match="not a seed_ensemble checkpoint"):
         split(str(tmp_path / "single" / "checkpoint_last.pt"), str(tmp_path / "other{seed}.pt"))
     assert os.stat(paths[3]).st_mtime_ns == before and not list(tmp_path.glob("other*"))
+    if learner == "transformer_small":  # a disk too small for the seeds' checkpoints: one line, no partial file
+        small = tmp_path / "small"
+        result = on_small_disk(small, "python", "-m", "tools.split_ensemble", str(tmp_path / "ensemble" /
+                                                                                 "checkpoint_last.pt"),
+                               "--out", str(small / "seed{seed}.pt"))
+        assert result.returncode == 2 and result.stderr.splitlines() == [
+            f"python -m tools.split_ensemble: error: {small / 'seed1.pt'}: No space left on device"]
 
 
 def test_fast_adam_trains_an_ensembles_seed_as_stock_adam_trains_its_single_run(train_bin, tmp_path):

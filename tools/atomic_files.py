@@ -29,6 +29,28 @@ def write_bytes(path, data):
         raise OSError(err.errno, err.strerror, path) from err
 
 
+def save_torch(obj, path):
+    """``torch.save`` whole or not at all; a failure (a full disk: torch reports it as a RuntimeError without the
+    system's reason) is an OSError naming ``path``, and no temporary file is left."""
+    import torch
+
+    partial = path + ".tmp"
+    try:
+        with open(partial, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+    except (OSError, RuntimeError) as err:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        if isinstance(err, OSError):
+            raise OSError(err.errno, err.strerror, path) from err
+        free = os.statvfs(os.path.dirname(os.path.abspath(path)))
+        reason = "No space left on device" if free.f_bavail * free.f_frsize < 1 << 20 else f"torch.save: {err}"
+        raise OSError(None, reason, path) from err
+
+
 def write_text(path, text):
     write_bytes(path, text.encode())
 

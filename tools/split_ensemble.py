@@ -12,6 +12,7 @@ import copy
 import os
 
 from seq_cli import OneLineArgumentParser, UsageError, check_input_file, command_name, console
+from tools.atomic_files import save_torch
 
 PROG = command_name("python -m tools.split_ensemble")
 STACKED = "stacked."
@@ -56,7 +57,6 @@ def split(checkpoint, pattern, overwrite=False):
     if problem:
         raise UsageError(f"checkpoint {checkpoint}: {problem}")
     import torch
-    from fairseq.checkpoint_utils import torch_persistent_save
 
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model_args = (state.get("cfg") or {}).get("model")
@@ -76,8 +76,7 @@ def split(checkpoint, pattern, overwrite=False):
                          "pass --overwrite to replace them")
     for k, (seed, path) in enumerate(paths.items()):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        torch_persistent_save(seed_state(state, k, seed), path + ".tmp")
-        os.replace(path + ".tmp", path)
+        save_torch(seed_state(state, k, seed), path)
     return paths
 
 
