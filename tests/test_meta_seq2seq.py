@@ -280,11 +280,16 @@ def test_fairseq_train_end_to_end_and_evaluation(tmp_path):
                                                       "(sequences, or episodes for meta_seq2seq_episodes, per batch) "
                                                       "or --max-tokens N")
     out = tmp_path / "result.json"
-    result = run_cli(["python", "-m", "tools.meta_seq2seq_eval", "--checkpoint", str(checkpoint), "--out", str(out)])
+    errors = tmp_path / "errors.jsonl"
+    result = run_cli(["python", "-m", "tools.meta_seq2seq_eval", "--checkpoint", str(checkpoint), "--out", str(out),
+                      "--errors", str(errors)])
     assert result.returncode == 0, result.stderr[-2000:]
     import json
     summary = json.loads(out.read_text())
     assert summary["episodes"] == 5 and summary["all"]["n"] == 100
+    wrong = [json.loads(line) for line in errors.read_text().splitlines()]
+    assert len(wrong) == summary["all"]["n"] - summary["all"]["correct"]
+    assert all(e["output"] != e["target"] and e["input"] for e in wrong)
     assert summary["all"]["correct"] == summary["in_support"]["correct"] + summary["not_in_support"]["correct"]
     assert summary["in_support"]["n"] == 0  # me queries are concatenations, the support items single words
     result = run_cli(["python", "-m", "tools.meta_seq2seq_eval", "--checkpoint", str(checkpoint), "--out", str(out),

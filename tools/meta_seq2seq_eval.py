@@ -6,7 +6,8 @@ The test episode (add jump for the primitive types, around right, length; the he
 ``me``) is decoded in batches of queries that all read the same support set. Accuracy is reported over all
 queries and separately for queries that are and are not in the support set (retrieval and generalization;
 ``--include-support`` adds the support items to the queries, as the support loss does in training). ``--queries FILE`` replaces the test
-queries by the ``IN: ... OUT: ...`` lines of a file (the support set stays).
+queries by the ``IN: ... OUT: ...`` lines of a file (the support set stays). ``--errors FILE`` writes every wrongly
+decoded query as a JSON line (input, target, output).
 
 ``--memory-attention`` also reports whether the memory finds the right support item: at every query position
 holding the word of a one-word support input (the three words of ``me``, the four primitives of add jump), the
@@ -15,7 +16,7 @@ attention weight A on that support item, averaged, next to 1 / (support size), w
 
 from preprocess.scan_grammar import read_lines
 from seq_cli import OneLineArgumentParser, UsageError, check_input_file, command_name, console
-from tools.atomic_files import write_json
+from tools.atomic_files import write_json, write_jsonl
 
 PROG = command_name("python -m tools.meta_seq2seq_eval")
 
@@ -25,9 +26,10 @@ def read_queries(path):
     return [(words, actions) for _number, words, actions in read_lines(path)]
 
 
-def evaluate_episode(model, task, episode, batch_size, progress):
+def evaluate_episode(model, task, episode, batch_size, progress, errors=None):
     """Counts of exact matches over all queries, those in the support set and those not in it; ``progress``
-    (seq_plugins.progress.Progress) counts the decoded queries."""
+    (seq_plugins.progress.Progress) counts the decoded queries; each wrong query is appended to ``errors`` (a
+    list) as {"input", "target", "output"} when one is given."""
     import torch
 
     from seq_plugins.tasks.meta_seq2seq_episodes import collate_episode
@@ -44,7 +46,10 @@ def evaluate_episode(model, task, episode, batch_size, progress):
         max_len = max(len(t) for _, t in chunk) + 1  # one past the longest target, so a missing end shows
         outputs = model.greedy(net_input, max_len)
         for (source, target), output in zip(chunk, outputs):
-            right = task.target_dictionary.string(torch.tensor(output)).split() == list(target)
+            predicted = task.target_dictionary.string(torch.tensor(output)).split()
+            right = predicted == list(target)
+            if not right and errors is not None:
+                errors.append({"input": " ".join(source), "target": " ".join(target), "output": " ".join(predicted)})
             for key in ("all", "in_support" if (tuple(source), tuple(target)) in support else "not_in_support"):
                 counts[key][0] += right
                 counts[key][1] += 1
@@ -91,6 +96,8 @@ def build_parser():
                         help="also report the memory attention on the support item of each one-word query position")
     parser.add_argument("--batch-size", type=int, default=500, help="queries decoded at once")
     parser.add_argument("--out", help="write the result as JSON here")
+    parser.add_argument("--errors", metavar="FILE",
+                        help="write each wrongly decoded query as a JSON line: input, target and output")
     return parser
 
 
@@ -113,10 +120,11 @@ def main(argv=None):
     if args.include_support:
         episodes = [{**episode, "query": episode["query"] + episode["support"]} for episode in episodes]
     total = {"all": [0, 0], "in_support": [0, 0], "not_in_support": [0, 0]}
+    errors = [] if args.errors else None
     attention, positions, uniform = 0.0, 0, 0.0
     with Progress(sum(len(episode["query"]) for episode in episodes), "decoding", "queries") as progress:
         for episode in episodes:
-            for key, (c, n) in evaluate_episode(model, task, episode, args.batch_size, progress).items():
+            for key, (c, n) in evaluate_episode(model, task, episode, args.batch_size, progress, errors).items():
                 total[key][0] += c
                 total[key][1] += n
             if args.memory_attention:
@@ -132,6 +140,8 @@ def main(argv=None):
                                       "uniform": uniform / positions}
     if args.out:
         write_json(args.out, result)
+    if args.errors:
+        write_jsonl(args.errors, errors)
     for key in ("all", "in_support", "not_in_support"):
         r = result[key]
         accuracy = "-" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}%"
