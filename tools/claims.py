@@ -142,10 +142,10 @@ CLAIMS = [
     Claim(LAKE, "add jump, standard seq2seq, augmented training", "12.26 % (SD 8.33)", MetaCell(
         "add_jump_seq2seq_augmented")),
     Claim(LAKE, "around right, meta seq2seq", "99.96 % (SD 0.08)", MetaCell("around_right", original="around_right"),
-          note="seed 1: every command whose output has fewer than 20 actions is right; all 136 errors are 8-9-word "
-               "commands joining two around-commands by and or after, with twice or thrice (20-48 actions), where the "
-               "repetitions are miscounted: the difference is in long outputs, not in composing around right "
-               "(docs/results/meta_seq2seq/runs/around_right/seed1_errors.jsonl, from python -m "
+          note="seeds 1 and 2: every command whose output has fewer than 20 actions is right; all their errors (136 "
+               "and 181) are 8-9-word conjunctions (and, after) with twice or thrice, whose outputs have 20-48 actions "
+               "and whose repetitions are miscounted: the difference is in long outputs, not in composing around "
+               "right (docs/results/meta_seq2seq/runs/around_right/seed*_errors.jsonl, from python -m "
                "tools.meta_seq2seq_eval --checkpoint <its checkpoint> --errors FILE)"),
     Claim(LAKE, "around right, standard seq2seq", "0.0 %", MetaCell("around_right_seq2seq")),
     Claim(LAKE, "length, meta seq2seq", "16.64 % (SD 2.10)", MetaCell("length")),
