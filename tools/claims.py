@@ -144,9 +144,12 @@ CLAIMS = [
     Claim(LAKE, "around right, meta seq2seq", "99.96 % (SD 0.08)", MetaCell("around_right", original="around_right"),
           note="seeds 1 and 2: every command whose output has fewer than 20 actions is right; all their errors (136 "
                "and 181) are 8-9-word conjunctions (and, after) with twice or thrice, whose outputs have 20-48 actions "
-               "and whose repetitions are miscounted: the difference is in long outputs, not in composing around "
-               "right (docs/results/meta_seq2seq/runs/around_right/seed*_errors.jsonl, from python -m "
-               "tools.meta_seq2seq_eval --checkpoint <its checkpoint> --errors FILE)"),
+               "and whose repetitions are miscounted (docs/results/meta_seq2seq/runs/around_right/seed*_errors.jsonl, "
+               "from python -m tools.meta_seq2seq_eval --checkpoint <its checkpoint> --errors FILE). The original, "
+               "scored on the same test episode, gets all 4,476 right, so the difference starts before testing; "
+               "the first difference found is in the training episodes: Lake's train.py draws them from all 20,910 "
+               "SCAN commands with the directions as variables (load_scan_dir_var('all', 'train')), ours from the "
+               "around-right split's 15,225 training commands; a run with Lake's pool is the next step"),
     Claim(LAKE, "around right, standard seq2seq", "0.0 %", MetaCell("around_right_seq2seq")),
     Claim(LAKE, "length, meta seq2seq", "16.64 % (SD 2.10)", MetaCell("length")),
     Claim(LAKE, "length, standard seq2seq", "7.71 % (SD 1.90)", MetaCell("length_seq2seq")),
