@@ -51,11 +51,8 @@ def atomic_dataset_dir(cfg, out):
         if os.path.isdir(out):
             os.rmdir(out)
         os.rename(tmp, out)
-    except OSError as err:
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
-        if err.filename is None:  # a write() that failed (a full disk) names no file: name the output
+        if isinstance(err, OSError) and err.filename is None:  # a failed write() (a full disk) names no file
             raise OSError(err.errno, err.strerror, out) from err
-        raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise

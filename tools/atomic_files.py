@@ -13,33 +13,17 @@ def read_json(path):
         return None
 
 
-def write_bytes(path, data):
-    """Write ``data`` to ``path`` through a temporary file; on failure (a full disk) the temporary file is removed,
-    ``path`` keeps its old content, and the OSError names ``path``."""
+def write_through_partial(path, write):
+    """Call ``write(f)`` on ``path + ".tmp"`` opened in binary mode, put it on disk and move it onto ``path``. On a
+    failure (a full disk) the temporary file is removed, ``path`` keeps its old content, and an OSError names
+    ``path``; torch.save reports a full disk as a RuntimeError without the system's reason, so the free space
+    gives it."""
     partial = path + ".tmp"
     try:
         with open(partial, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())  # on disk before the rename makes it visible: a crash leaves the old file or this
-        os.replace(partial, path)
-    except OSError as err:
-        with contextlib.suppress(OSError):
-            os.remove(partial)
-        raise OSError(err.errno, err.strerror, path) from err
-
-
-def save_torch(obj, path):
-    """``torch.save`` whole or not at all; a failure (a full disk: torch reports it as a RuntimeError without the
-    system's reason) is an OSError naming ``path``, and no temporary file is left."""
-    import torch
-
-    partial = path + ".tmp"
-    try:
-        with open(partial, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(partial, path)
     except (OSError, RuntimeError) as err:
         with contextlib.suppress(OSError):
@@ -49,6 +33,17 @@ def save_torch(obj, path):
         free = os.statvfs(os.path.dirname(os.path.abspath(path)))
         reason = "No space left on device" if free.f_bavail * free.f_frsize < 1 << 20 else f"torch.save: {err}"
         raise OSError(None, reason, path) from err
+
+
+def write_bytes(path, data):
+    write_through_partial(path, lambda f: f.write(data))
+
+
+def save_torch(obj, path):
+    """``torch.save`` whole or not at all."""
+    import torch
+
+    write_through_partial(path, lambda f: torch.save(obj, f))
 
 
 def write_text(path, text):

@@ -398,8 +398,8 @@ def validate(grid_path, specs, extra):
     logging.getLogger("fairseq").setLevel(logging.WARNING)  # "--user-dir has already been imported", per run
     checked = set()
     for spec in specs:
-        # runs that differ only in their seed (and so their --save-dir) parse alike: fairseq's parser, about 0.1 s
-        # a command, runs once per distinct configuration, not once per seed
+        # runs that differ only in their seed (and so their --save-dir) parse alike: fairseq's parser runs once
+        # per distinct configuration, not once per seed
         distinct = json.dumps({k: v for k, v in spec["config"].items() if k != "seed"}, sort_keys=True)
         if distinct in checked:
             continue
